@@ -1,0 +1,197 @@
+"""The HTTP API (FastAPI).
+
+Request bodies are read raw and validated by `tidebreak.ingest`, the same boundary the CLI uses,
+so HTTP and CLI reject the same inputs with the same reasons. Every route names the permission
+it needs (`tidebreak.auth.roles`); only /healthz and /metrics are open, and they reveal no content.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tidebreak import __version__, metrics
+from tidebreak.auth import Principal, authenticate
+from tidebreak.auth.roles import allowed
+from tidebreak.config import Settings
+from tidebreak.ingest import InvalidInput, parse_event
+from tidebreak.model import EventType
+from tidebreak.pipeline import Pipeline, PipelineError
+from tidebreak.store.decisions import history
+from tidebreak.store.schema import ContentRow
+from tidebreak.text.validate import TextRejected, decode_utf8
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, error: str | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+        self.error = error or {400: "bad_request", 401: "unauthorized", 403: "forbidden",
+                               404: "not_found", 409: "conflict", 413: "too_large",
+                               415: "unsupported_media_type", 422: "invalid"}.get(status, "error")
+
+
+def _error(status: int, reason: str, error: str) -> JSONResponse:
+    return JSONResponse({"error": error, "reason": reason}, status_code=status)
+
+
+CONTENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "text"],
+    "properties": {
+        "id": {"type": "string", "maxLength": 256},
+        "event_id": {"type": "string", "maxLength": 256},
+        "type": {"type": "string", "enum": [t.value for t in EventType]},
+        "kind": {"type": "string",
+                 "enum": ["post", "comment", "ad", "group_description", "profile", "message"]},
+        "text": {"type": "string"},
+        "author": {"type": "string"},
+        "group": {"type": "string"},
+        "parent_id": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "urls": {"type": "array", "items": {"type": "string"}},
+        "language": {"type": "string"},
+        "reason": {"type": "string"},
+        "reporter": {"type": "string"},
+    },
+}
+
+
+def create_app(engine: Engine, settings: Settings,
+               pipeline_factory: Callable[[str], Pipeline]) -> FastAPI:
+    """`pipeline_factory(tenant)` builds the pipeline for a tenant; one is kept per tenant."""
+    app = FastAPI(title="tidebreak", version=__version__,
+                  description="Trust & safety engine: submit content, get decisions with reasons.")
+    pipelines: dict[str, Pipeline] = {}
+    max_body = settings.max_text_bytes * 4 + 65536  # JSON escaping can quadruple text
+
+    def pipeline_for(tenant: str) -> Pipeline:
+        if tenant not in pipelines:
+            pipelines[tenant] = pipeline_factory(tenant)
+        return pipelines[tenant]
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
+        metrics.REJECTED.labels("http").inc()
+        return _error(exc.status, exc.reason, exc.error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), "http_error")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, f"{where}: {first.get('msg', 'invalid request')}", "invalid")
+
+    def principal(permission: str) -> Callable[[Request], Principal]:
+        def dep(request: Request) -> Principal:
+            header = request.headers.get("authorization", "")
+            scheme, _, key = header.partition(" ")
+            if scheme.lower() != "bearer" or not key.strip():
+                raise ApiError(401, "missing API key: send 'Authorization: Bearer KEY'")
+            who = authenticate(engine, key.strip())
+            if who is None:
+                raise ApiError(401, "invalid or revoked API key")
+            if not allowed(who.role, permission):
+                raise ApiError(403, f"role '{who.role}' may not {permission.replace(':', ' ')}")
+            return who
+
+        dep.__name__ = f"requires_{permission.replace(':', '_')}"
+        return dep
+
+    async def read_json(request: Request) -> Any:
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ctype not in ("application/json", ""):
+            raise ApiError(415, f"content-type must be application/json, got {ctype!r}")
+        body = await request.body()
+        if len(body) > max_body:
+            raise ApiError(413, f"request body over {max_body} bytes")
+        try:
+            raw = decode_utf8(body)
+        except TextRejected as e:
+            raise ApiError(400, str(e)) from None
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ApiError(400, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        except RecursionError:
+            raise ApiError(400, "malformed JSON: nested too deeply") from None
+
+    def run_event(obj: Any, who: Principal, default_type: EventType) -> JSONResponse:
+        try:
+            event = parse_event(obj, max_text_bytes=settings.max_text_bytes,
+                                default_type=default_type)
+        except InvalidInput as e:
+            raise ApiError(e.status, str(e)) from None
+        try:
+            outcome = pipeline_for(who.tenant).process(event)
+        except PipelineError as e:
+            raise ApiError(e.status, str(e)) from None
+        body = outcome.decision.to_dict()
+        body["duplicate"] = outcome.duplicate
+        return JSONResponse(body, status_code=200 if outcome.duplicate else 201)
+
+    @app.post("/v1/content", tags=["content"], status_code=201,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": CONTENT_SCHEMA}}}},
+              summary="Submit one content item; answers with its decision")
+    async def submit_content(request: Request,
+                             who: Principal = Depends(principal("content:submit"))) -> JSONResponse:
+        obj = await read_json(request)
+        if isinstance(obj, dict) and obj.get("type", EventType.CREATE.value) != EventType.CREATE.value:
+            raise ApiError(400, "POST /v1/content takes content.create only; use POST /v1/events")
+        return run_event(obj, who, EventType.CREATE)
+
+    @app.post("/v1/events", tags=["content"], status_code=201,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": CONTENT_SCHEMA}}}},
+              summary="Submit any event (create, edit, delete, report); answers with its decision")
+    async def submit_event(request: Request,
+                           who: Principal = Depends(principal("content:submit"))) -> JSONResponse:
+        obj = await read_json(request)
+        if isinstance(obj, dict) and "type" not in obj:
+            raise ApiError(400, "field 'type' is required on /v1/events")
+        return run_event(obj, who, EventType.CREATE)
+
+    @app.get("/v1/decisions/{content_id}", tags=["decisions"],
+             summary="The latest decision on a content item, with its reasons and history")
+    def get_decision(content_id: str,
+                     who: Principal = Depends(principal("decisions:read"))) -> dict[str, Any]:
+        with Session(engine) as s:
+            row = s.get(ContentRow, (who.tenant, content_id))
+            decisions = history(s, who.tenant, content_id) if row is not None else []
+        if row is None or not decisions:
+            raise ApiError(404, f"no decision for content {content_id!r}")
+        latest = dict(decisions[-1])
+        latest["content_state"] = {"state": row.state, "reach": row.reach, "labels": row.labels,
+                                   "warning": row.warning, "version": row.version}
+        latest["history"] = [{"decision_id": d["decision_id"], "event_id": d["event_id"],
+                              "action": d["action"], "rules": d["rules"],
+                              "created_at": d["created_at"]} for d in decisions]
+        return latest
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    def healthz() -> JSONResponse:
+        try:
+            with engine.connect() as c:
+                c.execute(text("SELECT 1"))
+        except Exception as e:  # noqa: BLE001 - any database failure means not ready
+            return JSONResponse({"status": "error", "database": str(e)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

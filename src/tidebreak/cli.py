@@ -1,0 +1,454 @@
+"""The `tidebreak` command.
+
+Bad input exits with status 2 and one line per problem on stderr ("error: ..."), never a
+traceback. Every command that uses the store takes --db or reads TIDEBREAK_DATABASE_URL, and
+defaults to the SQLite database under ./var that `tidebreak demo` fills.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Annotated, Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tidebreak.config import Settings
+
+app = typer.Typer(help="tidebreak: an open-source trust & safety engine.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+decisions_app = typer.Typer(help="List and show decisions with their reasons.", no_args_is_help=True)
+policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
+bank_app = typer.Typer(help="Known-content banks (copies of removed content are caught).",
+                       no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
+app.add_typer(decisions_app, name="decisions")
+app.add_typer(policy_app, name="policy")
+app.add_typer(bank_app, name="bank")
+app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+
+err = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: "
+                  "$TIDEBREAK_DATABASE_URL or sqlite:///var/tidebreak.db).")]
+InOpt = Annotated[Optional[Path], typer.Option("-i", "--input", help="JSONL input (default: stdin).")]
+OutOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="JSONL output (default: stdout).")]
+BATCH = 64
+
+
+def fail(reason: str, code: int = 2) -> NoReturn:
+    err.print(f"error: {reason}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from tidebreak.runtime import open_store
+
+    try:
+        return open_store(db)
+    except OperationalError as e:
+        fail(f"cannot open database: {str(e.orig).strip().splitlines()[0]}", 1)
+    except Exception as e:  # noqa: BLE001 - a bad URL is user input
+        if type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
+            fail(f"bad database URL: {e}")
+        raise
+
+
+@contextmanager
+def _open_in(path: Path | None) -> Iterator[IO[bytes]]:
+    if path is None:
+        yield sys.stdin.buffer
+        return
+    try:
+        f = path.open("rb")
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+    with f:
+        yield f
+
+
+@contextmanager
+def _open_out(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        f = path.open("w", encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+    with f:
+        yield f
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for n, line in enumerate(stream, 1):
+        if line.strip():
+            yield n, line
+
+
+def _write(f: IO[str], obj: dict[str, Any]) -> None:
+    f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# -- the main job -------------------------------------------------------------------------------
+
+
+def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # type: ignore[no-untyped-def]
+                total: int | None = None, progress: bool = False) -> int:
+    """Validate and process JSONL events in batches; call sink(event, outcome) for each.
+    Returns the number of rejected lines (each reported on stderr with its line number)."""
+    from tidebreak.ingest import InvalidInput, parse_json_line
+    from tidebreak.pipeline import PipelineError
+
+    bad = 0
+    batch: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        nonlocal bad
+        if not batch:
+            return
+        results = pipeline.process_batch([ev for _, ev in batch])
+        for (n, ev), res in zip(batch, results):
+            if isinstance(res, PipelineError):
+                bad += 1
+                err.print(f"error: line {n}: {res}", markup=False, highlight=False)
+            else:
+                sink(ev, res)
+        batch.clear()
+
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  disable=not progress) as bar:
+        task = bar.add_task("moderating", total=total)
+        for n, line in _lines(stream):
+            try:
+                batch.append((n, parse_json_line(line, max_text_bytes=settings.max_text_bytes)))
+            except InvalidInput as e:
+                bad += 1
+                err.print(f"error: line {n}: {e}", markup=False, highlight=False)
+            if len(batch) >= BATCH:
+                flush()
+            bar.advance(task)
+        flush()
+    return bad
+
+
+@app.command()
+def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> None:
+    """Run the whole pipeline over JSONL posts ({"id", "text"} plus optional kind, author, group,
+    created_at); print one decision line per item. Uses a throw-away store unless --db is given."""
+    from tidebreak.runtime import build_pipeline, open_store
+
+    settings = _settings()
+    with tempfile.TemporaryDirectory(prefix="tidebreak-") as tmp:
+        engine = _engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
+        pipeline = build_pipeline(engine, settings)
+        with _open_in(input) as src, _open_out(output) as dst:
+            def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
+                d = outcome.decision
+                _write(dst, {"id": ev.content.id, "action": d.action.value,
+                             "categories": list(d.categories), "rules": d.rules,
+                             "decision_id": d.id})
+            bad = _run_events(pipeline, src, sink, settings=settings)
+        engine.dispose()
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt = None) -> None:
+    """Ingest JSONL events into the store, with a progress bar; print a summary."""
+    from tidebreak.runtime import build_pipeline
+
+    settings = _settings()
+    if not file.exists():
+        fail(f"no such file: {file}")
+    engine = _engine(db)
+    pipeline = build_pipeline(engine, settings)
+    total = sum(1 for line in file.open("rb") if line.strip())
+    actions: Counter[str] = Counter()
+    dupes = 0
+
+    def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
+        nonlocal dupes
+        dupes += outcome.duplicate
+        actions[outcome.decision.action.value] += 0 if outcome.duplicate else 1
+
+    with _open_in(file) as src:
+        bad = _run_events(pipeline, src, sink, settings=settings, total=total, progress=True)
+    out.print(f"ingested {sum(actions.values())} new events, {dupes} already seen, {bad} rejected; "
+              f"actions: {dict(actions)}")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def classify(input: InOpt = None, output: OutOpt = None,
+             batch_size: Annotated[int, typer.Option(help="Texts per model batch.")] = 256) -> None:
+    """Score texts with the harm classifier: {"id", "text"} in; {"id", "scores", "labels"} out."""
+    from tidebreak.detect.harm import classify as score
+
+    pending: list[tuple[Any, str]] = []
+    bad = 0
+    with _open_in(input) as src, _open_out(output) as dst:
+        def flush() -> None:
+            if pending:
+                for (cid, _), res in zip(pending, score([t for _, t in pending])):
+                    _write(dst, {"id": cid, **res})
+                pending.clear()
+
+        for n, line in _lines(src):
+            try:
+                obj = json.loads(line.decode("utf-8"))
+                if not isinstance(obj, dict) or "id" not in obj:
+                    raise ValueError("each line needs an object with 'id' and 'text'")
+                text = obj.get("text", "")
+                if not isinstance(text, str):
+                    raise ValueError("field 'text' must be a string")
+            except UnicodeDecodeError as e:
+                bad += 1
+                err.print(f"error: line {n}: invalid UTF-8 at byte {e.start}", markup=False)
+                continue
+            except ValueError as e:
+                bad += 1
+                err.print(f"error: line {n}: {e}", markup=False)
+                continue
+            pending.append((obj["id"], text))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(db: DbOpt = None,
+         fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True) -> None:
+    """Ingest the bundled sample (posts, comments, ads, edits, reports) into the default store
+    and print a summary of decisions by action and rule."""
+    from tidebreak.demo import run_demo
+
+    settings = _settings()
+    url = db or settings.database_url
+    if fresh and url is None:
+        from tidebreak.store.db import DEFAULT_SQLITE_PATH
+
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(DEFAULT_SQLITE_PATH) + suffix).unlink(missing_ok=True)
+    engine = _engine(url)
+    run_demo(engine, settings, out)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port.")] = 8080, db: DbOpt = None) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from tidebreak.api.app import create_app
+    from tidebreak.runtime import build_pipeline
+
+    settings = _settings()
+    engine = _engine(db)
+    api = create_app(engine, settings, lambda tenant: build_pipeline(engine, settings, tenant=tenant))
+    uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+# -- decisions ----------------------------------------------------------------------------------
+
+
+@decisions_app.command("list")
+def decisions_list(db: DbOpt = None,
+                   action: Annotated[Optional[str], typer.Option(help="Only this action.")] = None,
+                   rule: Annotated[Optional[str], typer.Option(help="Only decisions citing this rule.")] = None,
+                   limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+                   as_json: Annotated[bool, typer.Option("--json", help="JSONL output.")] = False) -> None:
+    """The latest decisions, newest first."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.store.decisions import recent
+
+    engine = _engine(db)
+    with Session(engine) as s:
+        rows = recent(s, _settings().tenant, limit=limit, action=action, rule=rule)
+    if as_json:
+        for r in rows:
+            _write(sys.stdout, r.payload)
+        return
+    table = Table("time", "content", "action", "categories", "rules")
+    for r in rows:
+        table.add_row(r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.content_id, r.action,
+                      ", ".join(r.categories), ", ".join(r.rules))
+    out.print(table)
+
+
+@decisions_app.command("show")
+def decisions_show(content_id: str, db: DbOpt = None) -> None:
+    """Every decision on one content item, with rules, grounds, signals and versions."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.store.decisions import history
+    from tidebreak.store.schema import ContentRow
+
+    engine = _engine(db)
+    tenant = _settings().tenant
+    with Session(engine) as s:
+        row = s.get(ContentRow, (tenant, content_id))
+        decisions = history(s, tenant, content_id)
+    if row is None:
+        fail(f"no content {content_id!r}")
+    out.print(f"[bold]{row.id}[/] ({row.kind} by {row.author_id or '?'}"
+              f"{' in ' + row.group_id if row.group_id else ''}): state={row.state} "
+              f"reach={row.reach:g} version={row.version}")
+    out.print(f"  text: {row.text[:300]!r}", markup=False)
+    for d in decisions:
+        out.print(f"\n[bold]{d['created_at']}[/] {d['event_id']}: action={d['action']} "
+                  f"policy={d['policy']['id']}@{d['policy']['version']} by {d['decided_by']}")
+        for h in d["reasons"]:
+            acts = ", ".join(a["type"] + (f"({a['factor']})" if "factor" in a else "") for a in h["actions"])
+            out.print(f"  rule {h['rule_id']} [{h['category']}, {h['severity']}] -> {acts}", markup=False)
+            out.print(f"    ground: {h['ground']}", markup=False)
+            out.print(f"    notice: {h['notice']}", markup=False)
+        for h in d.get("shadow", []):
+            out.print(f"  shadow rule {h['rule_id']} (not enforced)", markup=False)
+        sigs = ", ".join(f"{s['detector']}:{s['category']}={s['score']:.3f}" for s in d["signals"])
+        out.print(f"  signals: {sigs or 'none'}", markup=False)
+        out.print(f"  models: {d.get('model_versions', {})}", markup=False)
+
+
+# -- policy -------------------------------------------------------------------------------------
+
+
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file")]) -> None:
+    """Validate a policy file: one line per mistake (file:line: reason); exit 2 if any."""
+    from tidebreak.policy import check_file
+
+    if not file.exists():
+        fail(f"no such file: {file}")
+    problems = check_file(file)
+    for p in problems:
+        err.print(str(p), markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    out.print(f"{file}: ok")
+
+
+# -- banks --------------------------------------------------------------------------------------
+
+
+@bank_app.command("add")
+def bank_add(text: Annotated[Optional[str], typer.Option(help="Text to bank.")] = None,
+             content_id: Annotated[Optional[str], typer.Option("--content-id", help="Bank a stored item's text.")] = None,
+             bank: Annotated[str, typer.Option(help="Bank name, e.g. hate, debunked.")] = "removed",
+             category: Annotated[str, typer.Option(help="Category a match signals.")] = "known_violating",
+             note: Annotated[Optional[str], typer.Option(help="Why it is banked.")] = None,
+             added_by: Annotated[str, typer.Option("--by", help="Who banks it.")] = "cli",
+             db: DbOpt = None) -> None:
+    """Add a text (or a stored item) to a bank; copies and near-copies will match it."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.store.bank import BankError, add_entry
+    from tidebreak.store.schema import ContentRow
+
+    if (text is None) == (content_id is None):
+        fail("give exactly one of --text or --content-id")
+    engine = _engine(db)
+    tenant = _settings().tenant
+    try:
+        with Session(engine) as s, s.begin():
+            if content_id is not None:
+                row = s.get(ContentRow, (tenant, content_id))
+                if row is None:
+                    fail(f"no content {content_id!r}")
+                text = row.text
+            assert text is not None
+            entry, created = add_entry(s, tenant=tenant, text=text, bank=bank, category=category,
+                                       added_by=added_by, now=datetime.now(timezone.utc),
+                                       source_content_id=content_id, note=note)
+            entry_id = entry.entry_id
+    except BankError as e:
+        fail(str(e))
+    out.print(f"{'added' if created else 'already banked'}: {entry_id}")
+
+
+@bank_app.command("list")
+def bank_list(db: DbOpt = None,
+              bank: Annotated[Optional[str], typer.Option(help="Only this bank.")] = None) -> None:
+    """Banked entries."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tidebreak.store.schema import BankEntryRow
+
+    engine = _engine(db)
+    with Session(engine) as s:
+        q = select(BankEntryRow).where(BankEntryRow.tenant == _settings().tenant,
+                                       BankEntryRow.active.is_(True))
+        if bank:
+            q = q.where(BankEntryRow.bank == bank)
+        rows = s.execute(q.order_by(BankEntryRow.created_at)).scalars().all()
+    table = Table("entry", "bank", "category", "added by", "text")
+    for r in rows:
+        table.add_row(r.entry_id, r.bank, r.category, r.added_by, r.text[:60])
+    out.print(table)
+
+
+# -- keys and ledger ----------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(role: Annotated[str, typer.Option(help="platform, reviewer, senior_reviewer, "
+                                                       "policy_admin, auditor or admin.")],
+                tenant: Annotated[Optional[str], typer.Option(help="Tenant the key acts for.")] = None,
+                name: Annotated[Optional[str], typer.Option(help="A label for the key.")] = None,
+                db: DbOpt = None) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from tidebreak.auth import ROLES, create_key
+
+    if role not in ROLES:
+        fail(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    engine = _engine(db)
+    print(create_key(engine, role, tenant=tenant or _settings().tenant, name=name))
+
+
+@ledger_app.command("verify")
+def ledger_verify(db: DbOpt = None) -> None:
+    """Walk the hash chain; exit 0 when whole, 1 naming the first bad entry."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.ledger import verify
+
+    engine = _engine(db)
+    with Session(engine) as s:
+        n, broken = verify(s)
+    if broken is not None:
+        err.print(f"ledger broken at {broken} ({n} entries before it are whole)", markup=False)
+        raise typer.Exit(1)
+    out.print(f"ledger ok: {n} entries, chain whole")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Enforcement: turn a decision into state (content, strikes, review tasks)."""

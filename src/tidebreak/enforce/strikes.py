@@ -1,0 +1,39 @@
+"""Strikes on authors: one per newly removed item, decaying after the configured period."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tidebreak.model import Decision, RuleHit
+from tidebreak.store.schema import StrikeRow
+
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def active_strikes(session: Session, tenant: str, actor_id: str, now: datetime) -> Counter[str]:
+    rows = session.execute(
+        select(StrikeRow.category).where(
+            StrikeRow.tenant == tenant, StrikeRow.actor_id == actor_id,
+            StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
+    ).scalars()
+    return Counter(rows)
+
+
+def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
+               now: datetime, days: int) -> StrikeRow | None:
+    """The strike takes the category and severity of the most severe removing rule."""
+    removing: list[RuleHit] = [h for h in decision.reasons
+                               if any(a.type.value == "remove" for a in h.actions)]
+    if not removing:
+        return None
+    worst = max(removing, key=lambda h: SEVERITY_ORDER.get(h.severity, 1))
+    row = StrikeRow(tenant=tenant, actor_id=actor_id, category=worst.category,
+                    severity=worst.severity, decision_id=decision.id,
+                    content_id=decision.content_id, created_at=now,
+                    expires_at=now + timedelta(days=days), revoked=False)
+    session.add(row)
+    return row

@@ -1,0 +1,268 @@
+"""Domain types shared by every stage of the pipeline.
+
+Plain frozen dataclasses: cheap to build in the hot path, hashable, and easy to turn into JSON
+(`to_dict`). Validation of untrusted input happens once, at the boundary (`tidebreak.ingest`),
+so everything here may assume well-formed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Mapping
+
+
+class ContentKind(StrEnum):
+    POST = "post"
+    COMMENT = "comment"
+    AD = "ad"
+    GROUP_DESCRIPTION = "group_description"
+    PROFILE = "profile"
+    MESSAGE = "message"
+
+
+class EventType(StrEnum):
+    """What happened. Every event goes through the same pipeline; the type picks the enforcement."""
+
+    CREATE = "content.create"
+    EDIT = "content.edit"
+    DELETE = "content.delete"
+    REPORT = "report"
+
+
+class ActionType(StrEnum):
+    """Enforcement actions, declared from strongest to weakest (see `ACTION_STRENGTH`)."""
+
+    REMOVE = "remove"
+    REDUCE = "reduce"
+    LABEL = "label"
+    WARN = "warn"
+    REVIEW = "review"
+    NONE = "none"
+
+
+# Lower is stronger: the order in which DESIGN.md lists them for `moderate`.
+ACTION_STRENGTH: dict[ActionType, int] = {a: i for i, a in enumerate(ActionType)}
+
+
+class ContentState(StrEnum):
+    VISIBLE = "visible"
+    REMOVED = "removed"
+    REDUCED = "reduced"
+    LABELLED = "labelled"
+    WARNING = "warning"
+    PENDING_REVIEW = "pending_review"
+    DELETED = "deleted"  # deleted by its author, not by us
+
+
+# Harm and integrity categories the detectors emit and policies refer to. Policies may only name
+# these (a typo in a policy file is an error, not a rule that never fires). Detectors that add a
+# category register it here via `register_category`.
+CATEGORIES: dict[str, str] = {
+    "hate": "Abuse aimed at a protected group, or at a person for belonging to one",
+    "violence": "Threats, incitement or glorification of violence against people",
+    "harassment": "Abuse aimed at an individual",
+    "misinformation": "Repeats a claim that fact-checkers rated false or misleading",
+    "voting_misinformation": "False or misleading claims about when, where, how or who may vote",
+    "known_violating": "Copy or near-copy of content already removed (a bank match)",
+    "spam": "Spam or scams",
+}
+
+
+def register_category(name: str, description: str) -> None:
+    CATEGORIES.setdefault(name, description)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedText:
+    """A text in the forms detectors need; `original` is kept for display and evidence.
+
+    - `text`: NFKC, invisible and control characters removed, spaced-out letters joined; case and
+      ordinary punctuation kept. What classifiers read.
+    - `key`: additionally case-folded, homoglyphs and leetspeak folded, repeated letters squeezed,
+      punctuation dropped. What exact and near-duplicate matching hash.
+    - `flags`: which evasion tricks were seen (e.g. "zero_width", "homoglyph", "leet", "spacing").
+    """
+
+    original: str
+    text: str
+    key: str
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    id: str
+    kind: ContentKind
+    text: str
+    author: str | None = None
+    group: str | None = None
+    created_at: datetime | None = None
+    parent_id: str | None = None
+    urls: tuple[str, ...] = ()
+    language: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened on the platform. `event_id` is the idempotency key."""
+
+    event_id: str
+    type: EventType
+    content: Content
+    received_at: datetime
+    report_reason: str | None = None
+    reporter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a detector sees: the content and its normalised text."""
+
+    content: Content
+    norm: NormalisedText
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One detector's opinion about one item: a category and a score in [0, 1]."""
+
+    detector: str
+    category: str
+    score: float
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    detector_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "category": self.category,
+            "score": round(float(self.score), 6),
+            "evidence": dict(self.evidence),
+            "detector_version": self.detector_version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One enforcement step. `factor` is the reach multiplier for REDUCE; `label` the text or
+    fact-check link for LABEL and WARN; `queue` and `priority` place a REVIEW task."""
+
+    type: ActionType
+    factor: float | None = None
+    label: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.type.value}
+        for k in ("factor", "label", "queue", "priority"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the policy may know about an item beyond its signals."""
+
+    surface: ContentKind
+    author_strikes: int = 0
+    author_strikes_by_category: Mapping[str, int] = field(default_factory=dict)
+    author_status: str = "active"
+    group_stage: str | None = None
+    velocity: float = 0.0  # shares per hour
+    views: int = 0
+    reports: int = 0
+    language: str | None = None
+    event_type: EventType = EventType.CREATE
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """A policy rule whose condition held, with what it cites. `shadow` hits are recorded apart
+    and never enforced."""
+
+    rule_id: str
+    category: str
+    actions: tuple[Action, ...]
+    ground: str
+    notice: str
+    signals: tuple[Signal, ...] = ()
+    shadow: bool = False
+    severity: str = "medium"
+    policy_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "policy_version": self.policy_version,
+            "category": self.category,
+            "actions": [a.to_dict() for a in self.actions],
+            "ground": self.ground,
+            "notice": self.notice,
+            "signals": [s.to_dict() for s in self.signals],
+            "shadow": self.shadow,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOutcome:
+    policy_id: str
+    policy_version: str
+    hits: tuple[RuleHit, ...]  # enforced hits
+    shadow_hits: tuple[RuleHit, ...] = ()
+
+
+def strongest(actions: list[Action] | tuple[Action, ...]) -> ActionType:
+    if not actions:
+        return ActionType.NONE
+    return min((a.type for a in actions), key=ACTION_STRENGTH.__getitem__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one event: what was done, why, and by which model and policy version."""
+
+    id: str
+    event_id: str
+    content_id: str
+    action: ActionType
+    actions: tuple[Action, ...]
+    categories: tuple[str, ...]
+    reasons: tuple[RuleHit, ...]
+    shadow: tuple[RuleHit, ...]
+    signals: tuple[Signal, ...]
+    policy_id: str
+    policy_version: str
+    model_versions: Mapping[str, str]
+    decided_by: str  # "automation" or "reviewer:<id>"
+    created_at: datetime
+    note: str | None = None
+
+    @property
+    def rules(self) -> list[str]:
+        return [h.rule_id for h in self.reasons]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.id,
+            "event_id": self.event_id,
+            "content_id": self.content_id,
+            "action": self.action.value,
+            "actions": [a.to_dict() for a in self.actions],
+            "categories": list(self.categories),
+            "rules": self.rules,
+            "reasons": [h.to_dict() for h in self.reasons],
+            "shadow": [h.to_dict() for h in self.shadow],
+            "signals": [s.to_dict() for s in self.signals],
+            "policy": {"id": self.policy_id, "version": self.policy_version},
+            "model_versions": dict(self.model_versions),
+            "decided_by": self.decided_by,
+            "created_at": self.created_at.isoformat(),
+            "note": self.note,
+        }

@@ -1,0 +1,362 @@
+"""The one moderation path: ingest -> detect -> decide -> enforce -> record.
+
+Every event kind (create, edit, delete, report) goes through `Pipeline.process_batch`. Detection
+runs outside any database transaction (it is the slow part and batches well); each event's
+decide -> enforce -> record then runs in one short transaction, so an event is either fully
+recorded (state, decision, ledger entry) or not at all. The events table's primary key makes the
+whole path idempotent: a redelivered event returns its first decision and changes nothing, even
+when two processes race on it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tidebreak import ledger, metrics
+from tidebreak.detect.base import Detector
+from tidebreak.enforce.content import apply_to_content
+from tidebreak.enforce.strikes import active_strikes, add_strike
+from tidebreak.model import (
+    Action,
+    ActionType,
+    Content,
+    ContentKind,
+    Context,
+    Decision,
+    Event,
+    EventType,
+    Item,
+    RuleHit,
+    Signal,
+    strongest,
+)
+from tidebreak.policy import PolicySet
+from tidebreak.review.queue import open_task
+from tidebreak.store.decisions import decision_from_dict
+from tidebreak.store.schema import (
+    ActorRow,
+    ContentRow,
+    DecisionRow,
+    EventRow,
+    GroupRow,
+    ShadowDecisionRow,
+)
+from tidebreak.text import normalise
+
+
+class PipelineError(Exception):
+    """An event that is well-formed but cannot be applied; `status` is its HTTP status."""
+
+    status = 409
+
+
+class UnknownContent(PipelineError):
+    status = 404
+
+
+class OutOfOrder(PipelineError):
+    status = 409
+
+
+class _AlreadyRecorded(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    duplicate: bool  # True when the event was seen before and this is its first decision
+
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, detectors: Sequence[Detector], policy: PolicySet, *,
+                 tenant: str = "default", strike_days: int = 90, clock: Clock = utcnow,
+                 before_batch: Sequence[Callable[[], None]] = ()) -> None:
+        self.engine = engine
+        self.detectors = list(detectors)
+        self.policy = policy
+        self.tenant = tenant
+        self.strike_days = strike_days
+        self.clock = clock
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.model_versions = {d.name: d.version for d in self.detectors}
+        self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
+
+    # -- public -------------------------------------------------------------------------------
+
+    def process(self, event: Event) -> Outcome:
+        result = self.process_batch([event])[0]
+        if isinstance(result, PipelineError):
+            raise result
+        return result
+
+    def process_batch(self, events: Sequence[Event]) -> list[Outcome | PipelineError]:
+        """Process events in order; each result is an Outcome or the error for that event."""
+        for hook in self.before_batch:
+            hook()
+        results: list[Outcome | PipelineError | None] = [None] * len(events)
+        seen = self._known_events([e.event_id for e in events])
+        todo: list[tuple[int, Event, Content]] = []
+        batch_ids: dict[str, int] = {}
+        for i, ev in enumerate(events):
+            metrics.EVENTS.labels(ev.type.value).inc()
+            if ev.event_id in seen:
+                results[i] = Outcome(seen[ev.event_id], duplicate=True)
+                continue
+            if ev.event_id in batch_ids:  # repeated inside this batch: answered after its first
+                continue
+            batch_ids[ev.event_id] = i
+            try:
+                todo.append((i, ev, self._subject(ev, events[:i])))
+            except PipelineError as err:
+                results[i] = err
+        signals = self._detect([c for _, _, c in todo])
+        for (i, ev, content), sigs in zip(todo, signals):
+            try:
+                results[i] = self._decide_and_record(ev, content, sigs)
+            except PipelineError as err:
+                results[i] = err
+        for i, ev in enumerate(events):
+            if results[i] is None:
+                first = results[batch_ids[ev.event_id]]
+                results[i] = Outcome(first.decision, True) if isinstance(first, Outcome) else first
+        return results  # type: ignore[return-value]
+
+    # -- ingest ---------------------------------------------------------------------------------
+
+    def _known_events(self, event_ids: list[str]) -> dict[str, Decision]:
+        if not event_ids:
+            return {}
+        with self.sessions() as s:
+            rows = s.execute(
+                select(EventRow.event_id, DecisionRow.payload)
+                .join(DecisionRow, DecisionRow.id == EventRow.decision_id)
+                .where(EventRow.tenant == self.tenant, EventRow.event_id.in_(set(event_ids)))
+            ).all()
+        return {eid: decision_from_dict(payload) for eid, payload in rows}
+
+    def _subject(self, ev: Event, earlier: Sequence[Event]) -> Content:
+        """The content the event is about, as detectors should see it. Reports and deletes carry
+        no text of their own: they are about the stored content."""
+        if ev.type == EventType.CREATE:
+            return ev.content
+        with self.sessions() as s:
+            row = s.get(ContentRow, (self.tenant, ev.content.id))
+        if row is None and not any(e.type == EventType.CREATE and e.content.id == ev.content.id
+                                   for e in earlier):
+            if ev.type == EventType.REPORT:
+                raise UnknownContent(f"report on unknown content {ev.content.id!r}")
+            raise OutOfOrder(f"{ev.type.value} for unknown content {ev.content.id!r}: "
+                             "send its content.create first")
+        if ev.type == EventType.EDIT:
+            return ev.content
+        if row is None:  # created earlier in this same batch
+            return next(e.content for e in earlier if e.content.id == ev.content.id)
+        return Content(id=row.id, kind=ContentKind(row.kind), text=row.text, author=row.author_id,
+                       group=row.group_id, created_at=row.created_at, parent_id=row.parent_id,
+                       urls=tuple(row.urls or ()), meta=row.meta or {})
+
+    # -- detect ---------------------------------------------------------------------------------
+
+    def _detect(self, contents: Sequence[Content]) -> list[list[Signal]]:
+        items = [Item(c, normalise(c.text)) for c in contents]
+        out: list[list[Signal]] = [[] for _ in items]
+        if not items:
+            return out
+        for det in self.detectors:
+            t0 = time.perf_counter()
+            per_item = det.detect(items)
+            metrics.DETECTOR_SECONDS.labels(det.name).observe(time.perf_counter() - t0)
+            for acc, sigs in zip(out, per_item):
+                acc.extend(sigs)
+        return out
+
+    # -- decide, enforce, record ----------------------------------------------------------------
+
+    def _context(self, s: Session, ev: Event, content: Content, row: ContentRow | None,
+                 now: datetime) -> Context:
+        strikes = active_strikes(s, self.tenant, content.author, now) if content.author else {}
+        author = s.get(ActorRow, (self.tenant, content.author)) if content.author else None
+        group = s.get(GroupRow, (self.tenant, content.group)) if content.group else None
+        velocity = 0.0
+        if row is not None and row.created_at is not None and row.shares:
+            created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+            hours = max((now - created).total_seconds() / 3600, 1 / 60)
+            velocity = row.shares / hours
+        return Context(
+            surface=content.kind,
+            author_strikes=sum(strikes.values()),
+            author_strikes_by_category=dict(strikes),
+            author_status=author.status if author else "active",
+            group_stage=group.stage if group else None,
+            velocity=velocity,
+            views=row.views if row else 0,
+            reports=(row.reports if row else 0) + (1 if ev.type == EventType.REPORT else 0),
+            language=content.language,
+            event_type=ev.type,
+        )
+
+    def _decide_and_record(self, ev: Event, content: Content, signals: list[Signal]) -> Outcome:
+        t0 = time.perf_counter()
+        now = self.clock()
+        try:
+            decision = self._record(ev, content, signals, now)
+        except (IntegrityError, _AlreadyRecorded):
+            # Another process recorded this event (or created this content) first.
+            first = self._known_events([ev.event_id]).get(ev.event_id)
+            if first is None:
+                raise OutOfOrder(f"content {content.id!r} already exists: send a content.edit to "
+                                 "change it") from None
+            return Outcome(first, duplicate=True)
+        metrics.DECISIONS.labels(decision.action.value).inc()
+        metrics.PIPELINE_SECONDS.observe(time.perf_counter() - t0)
+        return Outcome(decision, duplicate=False)
+
+    def _record(self, ev: Event, content: Content, signals: list[Signal], now: datetime) -> Decision:
+        with self.sessions() as s, s.begin():
+            if s.get(EventRow, (self.tenant, ev.event_id)) is not None:
+                raise _AlreadyRecorded  # recorded by another process since we looked
+            row = s.get(ContentRow, (self.tenant, content.id))
+            if ev.type == EventType.CREATE and row is not None:
+                raise OutOfOrder(f"content {content.id!r} already exists (event "
+                                 f"{ev.event_id!r} is new): send a content.edit to change it")
+            context = self._context(s, ev, content, row, now)
+            if ev.type == EventType.DELETE:
+                outcome_hits: tuple[RuleHit, ...] = ()
+                shadow_hits: tuple[RuleHit, ...] = ()
+            else:
+                po = self.policy.evaluate(signals, context)
+                outcome_hits, shadow_hits = po.hits, po.shadow_hits
+            actions = tuple(a for h in outcome_hits for a in h.actions if a.type != ActionType.NONE)
+            decision = Decision(
+                id=uuid.uuid4().hex,
+                event_id=ev.event_id,
+                content_id=content.id,
+                action=strongest(actions),
+                actions=actions,
+                categories=tuple(dict.fromkeys(h.category for h in outcome_hits
+                                               if any(a.type != ActionType.NONE for a in h.actions))),
+                reasons=outcome_hits,
+                shadow=shadow_hits,
+                signals=tuple(signals),
+                policy_id=self.policy.active.id,
+                policy_version=self.policy.active.version,
+                model_versions=self.model_versions,
+                decided_by="automation",
+                created_at=now,
+                note="deleted by its author" if ev.type == EventType.DELETE else None,
+            )
+            row = self._upsert_content(s, ev, content, row, now)
+            self._ensure_actor_and_group(s, content, now)
+            newly_removed = apply_to_content(row, decision, ev.type)
+            row.last_decision_id = decision.id
+            if newly_removed and content.author:
+                add_strike(s, self.tenant, content.author, decision, now, self.strike_days)
+            for a in actions:
+                if a.type == ActionType.REVIEW:
+                    hit = next(h for h in outcome_hits if a in h.actions)
+                    open_task(s, tenant=self.tenant, content_id=content.id, decision_id=decision.id,
+                              queue=a.queue, priority=float(a.priority or 0), reason=hit.rule_id,
+                              now=now)
+            payload = decision.to_dict()
+            s.add(DecisionRow(id=decision.id, tenant=self.tenant, event_id=ev.event_id,
+                              content_id=content.id, action=decision.action.value,
+                              categories=list(decision.categories), rules=decision.rules,
+                              policy_version=decision.policy_version, decided_by=decision.decided_by,
+                              created_at=now, payload=payload))
+            for h in shadow_hits:
+                s.add(ShadowDecisionRow(tenant=self.tenant, decision_id=decision.id,
+                                        content_id=content.id, rule_id=h.rule_id,
+                                        policy_version=h.policy_version or decision.policy_version,
+                                        action=strongest(h.actions).value, created_at=now,
+                                        payload=h.to_dict()))
+            s.add(EventRow(tenant=self.tenant, event_id=ev.event_id, type=ev.type.value,
+                           content_id=content.id, received_at=ev.received_at,
+                           payload=_event_payload(ev), decision_id=decision.id))
+            ledger.append(s, tenant=self.tenant, kind="decision", subject=content.id,
+                          actor=decision.decided_by, payload=_ledger_payload(decision, ev),
+                          at=now)
+        return decision
+
+    def _upsert_content(self, s: Session, ev: Event, content: Content, row: ContentRow | None,
+                        now: datetime) -> ContentRow:
+        if row is None:
+            norm = normalise(content.text)
+            row = ContentRow(tenant=self.tenant, id=content.id, kind=content.kind.value,
+                             text=content.text, norm_text=norm.text, norm_key=norm.key,
+                             author_id=content.author, group_id=content.group,
+                             parent_id=content.parent_id, urls=list(content.urls),
+                             meta=dict(content.meta), created_at=content.created_at or now,
+                             updated_at=now, version=1, state="visible", reach=1.0, labels=[],
+                             reports=0, views=0, shares=0)
+            s.add(row)
+        elif ev.type == EventType.EDIT:
+            norm = normalise(content.text)
+            row.text, row.norm_text, row.norm_key = content.text, norm.text, norm.key
+            row.urls = list(content.urls)
+            row.version += 1
+            row.updated_at = now
+        if ev.type == EventType.REPORT:
+            row.reports = (row.reports or 0) + 1
+        return row
+
+    def _ensure_actor_and_group(self, s: Session, content: Content, now: datetime) -> None:
+        if content.author and s.get(ActorRow, (self.tenant, content.author)) is None:
+            s.add(ActorRow(tenant=self.tenant, id=content.author, status="active", first_seen=now,
+                           meta={}))
+        if content.group and s.get(GroupRow, (self.tenant, content.group)) is None:
+            s.add(GroupRow(tenant=self.tenant, id=content.group, stage="healthy", health=1.0,
+                           first_seen=now))
+
+
+def _event_payload(ev: Event) -> dict[str, object]:
+    c = ev.content
+    return {"type": ev.type.value, "id": c.id, "kind": c.kind.value, "author": c.author,
+            "group": c.group, "created_at": c.created_at.isoformat() if c.created_at else None,
+            "report_reason": ev.report_reason, "reporter": ev.reporter}
+
+
+def _ledger_payload(d: Decision, ev: Event) -> dict[str, object]:
+    """What the audit trail keeps: who decided, which rules, which signals with scores, which
+    model and policy versions. Not the text itself (it may be personal data and is erasable)."""
+    return {
+        "decision_id": d.id,
+        "event_id": ev.event_id,
+        "event_type": ev.type.value,
+        "content_id": d.content_id,
+        "action": d.action.value,
+        "actions": [a.to_dict() for a in d.actions],
+        "categories": list(d.categories),
+        "rules": [{"rule_id": h.rule_id, "ground": h.ground, "policy_version": h.policy_version}
+                  for h in d.reasons],
+        "shadow_rules": [h.rule_id for h in d.shadow],
+        "signals": [{"detector": s.detector, "category": s.category, "score": round(s.score, 6),
+                     "detector_version": s.detector_version} for s in d.signals],
+        "policy": {"id": d.policy_id, "version": d.policy_version},
+        "model_versions": dict(d.model_versions),
+        "decided_by": d.decided_by,
+    }
+
+
+def count_decisions(engine: Engine, tenant: str = "default") -> int:
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(DecisionRow)
+                         .where(DecisionRow.tenant == tenant)).scalar_one()
+
+
+__all__ = ["Outcome", "OutOfOrder", "Pipeline", "PipelineError", "UnknownContent", "Action"]

@@ -1,0 +1,1 @@
+"""Human review: queues of tasks created by policy escalations and user reports."""

@@ -1,0 +1,83 @@
+"""Wiring: open the store and assemble the pipeline from settings.
+
+The library, the CLI, the API server and (later) workers all build their pipeline here, so they
+run the same detectors and policies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tidebreak.config import Settings
+from tidebreak.detect import base as detectors
+from tidebreak.detect.bank import BankDetector
+from tidebreak.pipeline import Clock, Pipeline, utcnow
+from tidebreak.policy import PolicySet, default_policy_path, load_policy
+from tidebreak.store import bank as bank_store
+from tidebreak.store.db import open_store
+
+__all__ = ["BankSync", "build_detectors", "build_pipeline", "bundled_data", "load_policies",
+           "open_store"]
+
+
+def load_policies(settings: Settings) -> PolicySet:
+    active = load_policy(settings.policy_path or default_policy_path())
+    return PolicySet(active, [load_policy(p) for p in settings.shadow_policy_paths])
+
+
+class BankSync:
+    """Keeps a process's in-memory bank index in step with the bank table (other processes,
+    reviewers and `tidebreak bank add` write to it)."""
+
+    def __init__(self, detector: BankDetector, engine: Engine, tenant: str,
+                 every_seconds: float = 5.0) -> None:
+        self.detector, self.engine, self.tenant = detector, engine, tenant
+        self.every = every_seconds
+        self._seen: object = None
+        self._checked = 0.0
+
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.every:
+            return
+        self._checked = now
+        with Session(self.engine) as s:
+            version = bank_store.bank_version(s, self.tenant)
+            if version == self._seen:
+                return
+            entries = bank_store.load_entries(s, self.tenant)
+        self.detector.load(entries)
+        self._seen = version
+
+
+def build_detectors(names: Sequence[str], engine: Engine, tenant: str) -> tuple[list, list[Callable[[], None]]]:
+    built, hooks = [], []
+    for name in names:
+        if name not in detectors.registered():
+            continue  # an optional detector whose module is not installed
+        det = detectors.create(name)
+        if isinstance(det, BankDetector):
+            sync = BankSync(det, engine, tenant)
+            sync.refresh(force=True)
+            hooks.append(sync.refresh)
+        built.append(det)
+    return built, hooks
+
+
+def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
+                   policy: PolicySet | None = None, clock: Clock = utcnow,
+                   detector_names: Sequence[str] | None = None) -> Pipeline:
+    settings = settings or Settings.from_env()
+    tenant = tenant or settings.tenant
+    dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant)
+    return Pipeline(engine, dets, policy or load_policies(settings), tenant=tenant,
+                    strike_days=settings.strike_days, clock=clock, before_batch=hooks)
+
+
+def bundled_data(name: str) -> Path:
+    return Path(__file__).with_name("data") / name
