@@ -7,7 +7,6 @@ import pytest
 from tidebreak.text import normalise
 from tidebreak.text.normalise import FLAGS
 
-
 # --- invisible characters ----------------------------------------------------------------------
 
 
@@ -67,19 +66,25 @@ def test_spaced_letters_with_leet_digits_are_joined_then_folded() -> None:
 
 
 def test_letters_spaced_with_punctuation_and_spaces_join_in_the_key_only() -> None:
-    n = normalise("you are a h. a. t. e. f u l person")
-    assert n.text == "you are a h. a. t. e. ful person"
-    assert n.key == "you are a hateful person"
+    n = normalise("you are a s. c. u. m. person")
+    assert n.text == "you are a s. c. u. m. person"
+    assert n.key == "you are a scum person"
 
 
 @pytest.mark.parametrize(
     "ordinary",
-    ["I'm a teacher", "we counted 1 2 3 4", "Plan A or B", "J. R. R. Tolkien", "a, b, c"],
+    ["I'm a teacher", "we counted 1 2 3 4", "Plan A or B", "J. R. R. Tolkien", "a, b, c",
+     "a U.S. citizen", "ping @T_S_P_O_O_K_Y", "#a_b_c"],
 )
 def test_ordinary_single_letters_are_not_joined_in_text(ordinary: str) -> None:
-    n = normalise(ordinary)
-    assert n.text == ordinary
-    assert "spacing" not in n.flags or ordinary in ("J. R. R. Tolkien", "a, b, c")  # key: "jrr"
+    assert normalise(ordinary).text == ordinary
+
+
+def test_dotted_abbreviations_are_joined_but_not_flagged() -> None:
+    n = normalise("the U.S.A. and R.I.P. everyone")
+    assert n.text == "the USA. and RIP. everyone"
+    assert "spacing" not in n.flags
+    assert "spacing" in normalise("K.I.L.L them").flags  # no closing dot: not an abbreviation
 
 
 # --- homoglyphs --------------------------------------------------------------------------------
@@ -158,7 +163,8 @@ def test_leetspeak_is_folded_in_mixed_tokens(leet: str, word: str) -> None:
 @pytest.mark.parametrize(
     "plain",
     ["the 2020 election", "42 people", "covid19 cases", "on the 3rd at 10pm", "100 km",
-     "hate!!!", "@someone hi", "mail me at ann@example.org now", "price $5"],
+     "hate!!!", "@someone hi", "mail me at ann@example.org now", "price $5", "2/3rds",
+     "stole $161K", "commit c78f8c", "BREAKING!The news", "#2A rights", "read 4chan", "H2O"],
 )
 def test_numbers_and_ordinary_tokens_are_not_leet(plain: str) -> None:
     assert "leet" not in normalise(plain).flags
@@ -264,7 +270,7 @@ def test_empty_and_blank_texts() -> None:
 
 
 def test_original_is_kept_and_flags_come_from_the_documented_set() -> None:
-    raw = "Y0u  h.a.t.e  thеm\u200b ʜᴀᴛᴇ ḧäẗë!!! \u202ereversed"
+    raw = "1d10t  h.a.t.e  thеm\u200b ʜᴀᴛᴇ ḧäẗë!!! \u202ereversed"
     n = normalise(raw)
     assert n.original == raw
     assert n.flags <= FLAGS
@@ -275,7 +281,7 @@ def test_original_is_kept_and_flags_come_from_the_documented_set() -> None:
     "raw",
     ["Y0u h.a.t.e thеm\u200b!!", "Café 😂 https://x.org/A.B", "I'm a teacher in 2020", "ⓗⓐⓣⓔ"],
 )
-def test_normalising_is_idempotent(raw: str) -> None:
+def test_normalising_text_again_changes_nothing(raw: str) -> None:
     once = normalise(raw)
     assert normalise(once.text).text == once.text
-    assert normalise(once.key).key == once.key
+    assert normalise(once.text).key == once.key

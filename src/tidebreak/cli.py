@@ -49,7 +49,7 @@ BATCH = 64
 
 
 def fail(reason: str, code: int = 2) -> NoReturn:
-    err.print(f"error: {reason}", markup=False, highlight=False)
+    print(f"error: {reason}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -129,7 +129,7 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
         for (n, ev), res in zip(batch, results):
             if isinstance(res, PipelineError):
                 bad += 1
-                err.print(f"error: line {n}: {res}", markup=False, highlight=False)
+                print(f"error: line {n}: {res}", file=sys.stderr)
             else:
                 sink(ev, res)
         batch.clear()
@@ -143,7 +143,7 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
                 batch.append((n, parse_json_line(line, max_text_bytes=settings.max_text_bytes)))
             except InvalidInput as e:
                 bad += 1
-                err.print(f"error: line {n}: {e}", markup=False, highlight=False)
+                print(f"error: line {n}: {e}", file=sys.stderr)
             if len(batch) >= BATCH:
                 flush()
             bar.advance(task)
@@ -225,11 +225,11 @@ def classify(input: InOpt = None, output: OutOpt = None,
                     raise ValueError("field 'text' must be a string")
             except UnicodeDecodeError as e:
                 bad += 1
-                err.print(f"error: line {n}: invalid UTF-8 at byte {e.start}", markup=False)
+                print(f"error: line {n}: invalid UTF-8 at byte {e.start}", file=sys.stderr)
                 continue
             except ValueError as e:
                 bad += 1
-                err.print(f"error: line {n}: {e}", markup=False)
+                print(f"error: line {n}: {e}", file=sys.stderr)
                 continue
             pending.append((obj["id"], text))
             if len(pending) >= batch_size:
@@ -346,7 +346,7 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file")])
         fail(f"no such file: {file}")
     problems = check_file(file)
     for p in problems:
-        err.print(str(p), markup=False, highlight=False)
+        print(str(p), file=sys.stderr)
     if problems:
         raise typer.Exit(2)
     out.print(f"{file}: ok")
@@ -441,7 +441,7 @@ def ledger_verify(db: DbOpt = None) -> None:
     with Session(engine) as s:
         n, broken = verify(s)
     if broken is not None:
-        err.print(f"ledger broken at {broken} ({n} entries before it are whole)", markup=False)
+        print(f"ledger broken at {broken} ({n} entries before it are whole)", file=sys.stderr)
         raise typer.Exit(1)
     out.print(f"ledger ok: {n} entries, chain whole")
 

@@ -17,13 +17,16 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+DEFAULT_DETECTORS = ("bank", "harm", "factcheck")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     max_text_bytes: int = 65536
     policy_path: Path | None = None
     shadow_policy_paths: tuple[Path, ...] = ()
-    detectors: tuple[str, ...] = ("bank", "harm", "factcheck")
+    detectors: tuple[str, ...] = DEFAULT_DETECTORS
     tenant: str = "default"
     strike_days: int = 90
     extra: dict[str, str] = field(default_factory=dict)
@@ -32,7 +35,7 @@ class Settings:
     def from_env(cls) -> "Settings":
         env = os.environ
         shadows = tuple(Path(p) for p in env.get("TIDEBREAK_SHADOW_POLICIES", "").split(os.pathsep) if p)
-        detectors = tuple(d.strip() for d in env.get("TIDEBREAK_DETECTORS", "bank,harm,factcheck").split(",")
+        detectors = tuple(d.strip() for d in env.get("TIDEBREAK_DETECTORS", ",".join(DEFAULT_DETECTORS)).split(",")
                           if d.strip())
         return cls(
             database_url=env.get("TIDEBREAK_DATABASE_URL") or None,

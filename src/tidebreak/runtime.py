@@ -6,6 +6,7 @@ run the same detectors and policies.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from tidebreak.config import Settings
 from tidebreak.detect import base as detectors
 from tidebreak.detect.bank import BankDetector
+from tidebreak.detect.base import Detector
 from tidebreak.pipeline import Clock, Pipeline, utcnow
 from tidebreak.policy import PolicySet, default_policy_path, load_policy
 from tidebreak.store import bank as bank_store
@@ -55,11 +57,21 @@ class BankSync:
         self._seen = version
 
 
-def build_detectors(names: Sequence[str], engine: Engine, tenant: str) -> tuple[list, list[Callable[[], None]]]:
-    built, hooks = [], []
+# Where each built-in detector lives; importing a module registers its detector by name.
+BUILTIN_DETECTORS = {
+    "bank": "tidebreak.detect.bank",
+    "harm": "tidebreak.detect.harm",
+    "factcheck": "tidebreak.detect.factcheck",
+}
+
+
+def build_detectors(names: Sequence[str], engine: Engine,
+                    tenant: str) -> tuple[list[Detector], list[Callable[[], None]]]:
+    built: list[Detector] = []
+    hooks: list[Callable[[], None]] = []
     for name in names:
-        if name not in detectors.registered():
-            continue  # an optional detector whose module is not installed
+        if name not in detectors.registered() and name in BUILTIN_DETECTORS:
+            importlib.import_module(BUILTIN_DETECTORS[name])
         det = detectors.create(name)
         if isinstance(det, BankDetector):
             sync = BankSync(det, engine, tenant)

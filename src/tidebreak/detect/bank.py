@@ -12,12 +12,18 @@ post is matched two ways:
   post, editing three words breaks most word shingles but only the character shingles that
   straddle those words.
 
-The default threshold, Jaccard >= 0.5, sits between the two populations seen on ~25-word posts:
-copies with 2-3 words edited, added or removed score 0.69-0.87, while different posts on the
-same topic (a correction quoting the claim, a reminder about how to vote) score 0.17-0.21 and
-unrelated posts below 0.15. Keys too short for similarity to mean anything
-(`near_duplicate_eligible`: under 20 characters or 5 tokens) are matched exactly or not at all,
-on both the entry and the post side.
+The default threshold, Jaccard >= 0.5, sits mid-way between the two populations seen on ~30-word
+posts (tests/test_bank.py): copies with 2-3 words edited, added or removed score 0.69-0.93,
+while different posts on the same topic (a correction quoting the claim, a reminder about how
+to vote) score 0.17-0.21 and unrelated posts below 0.15. Matching 6,000 real Gab posts against
+10,000 others, the near matches at 0.5 were reposts and templates ("thanks for the follow").
+Shorter posts tolerate fewer edits (each edited word costs about word length + 4 shingles).
+Keys too short for similarity to mean anything (`near_duplicate_eligible`: under 20 characters
+or 5 words, links aside) are matched exactly or not at all, on both the entry and the post side.
+
+The LSH index is banded for the same threshold (23 bands x 3 rows: 95% recall at J = 0.5, 99.6%
+at 0.6) and every candidate is verified by exact Jaccard of the shingle-hash sets: LSH can
+(rarely, near the threshold) miss a match, never invent one.
 
 Each matched entry gives one signal, with the entry's category (default "known_violating") and
 the similarity as its score (1.0 for exact): policies decide what a match in each bank means.
@@ -27,8 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -108,10 +115,14 @@ class BankMatch:
     def to_signal(self, detector_version: str) -> Signal:
         return Signal(
             detector="bank",
-            category=self.entry.category,
+            # The detector knows one thing: this is a copy of banked content. What the original
+            # was (hate, a debunked claim) travels in the evidence, so policies treat a bank
+            # similarity as a similarity, never as a classifier's probability of that category.
+            category="known_violating",
             score=self.similarity,
             evidence={
                 "bank": self.entry.bank,
+                "banked_category": self.entry.category,
                 "entry_id": self.entry.entry_id,
                 "match": self.match,
                 "similarity": round(self.similarity, 4),
@@ -128,7 +139,7 @@ class _Index:
         self.entries: dict[str, BankEntry] = {}
         self.by_hash: dict[str, dict[str, None]] = {}  # key hash -> entry ids (ordered set)
         self.shingles: dict[str, np.ndarray] = {}  # near-match eligible entries only
-        self.lsh = LSHIndex(threshold, num_perm)
+        self.lsh: LSHIndex[str] = LSHIndex(threshold, num_perm)
 
     def remove(self, entry_id: str) -> bool:
         entry = self.entries.pop(entry_id, None)
@@ -242,7 +253,7 @@ class BankDetector:
             index.by_hash.setdefault(key_hash(entry.key), {})[entry.entry_id] = None
         if sigs is not None:
             index.lsh.add_many([e.entry_id for e in near], sigs)
-            for entry, h in zip(near, hashes):
+            for entry, h in zip(near, hashes, strict=True):
                 index.shingles[entry.entry_id] = h
 
     def match(self, norm: NormalisedText) -> list[BankMatch]:

@@ -240,26 +240,28 @@ def normalise_rating(
 _VOTE_ACT = re.compile(
     r"\b(vote[sd]?|voting|voters?|ballots?|polls?|polling|absentee|mail[- ]in|postal vot\w*|"
     r"drop ?box(es)?|precincts?|voter registration|register(ed)? to vote|election day|"
-    r"poll cards?|electoral roll)\b",
+    r"poll cards?|electoral roll|votar|voto|elecciones|w\u00e4hlen|wahllokal|briefwahl|"
+    r"stimmzettel|scrutin|bureau de vote)\b",
     re.IGNORECASE,
 )
 _VOTE_PROCEDURE = re.compile(
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|deadline|extended|"
-    r"postponed|moved|closed|cancel\w*|day|date|hours?|by (text|sms|phone|mail|post|email|"
-    r"internet)|text(ing)?|online|app|phone|twitter|facebook|hashtag|pencils?|pens?|sharpies?|"
-    r"ink|tick|mark(ed)?|sign(ature)?|ids?|identification|licen[cs]e|passport|poll card|"
-    r"citizens?|non-?citizens?|immigrants?|undocumented|felon\w*|convict\w*|eligib\w*|"
-    r"allowed|can(not|'t)?|must|need|only|never|register\w*|registration|age|18|"
-    r"police|ice|arrest\w*|fine[sd]?|warrants?|intimidat\w*|location|place|station|"
-    r"where|when|how|who|counted|thrown out|rejected|destroyed|twice|every race|"
-    r"in person|early)\b",
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|deadlines?|extended|"
+    r"postponed|moved|closed|cancel\w*|days?|dates?|hours?|by (text|sms|phone|mail|post|email|"
+    r"internet)|text(ing)?|sms|online|apps?|phones?|twitter|facebook|hashtags?|pencils?|pens?|"
+    r"sharpies?|ink|tick|mark(ed)?|sign(ature)?s?|ids?|identification|licen[cs]es?|passports?|"
+    r"poll cards?|mailbox\w*|citizen\w*|non-?citizen\w*|immigra\w*|undocumented|papers|"
+    r"felon\w*|convict\w*|eligib\w*|allowed|able|can(not|'t)?|won't|must|need|only|never|"
+    r"registration|age|18|primary|police|ice|agents?|armed|guard\w*|stationed|"
+    r"arrest\w*|fine[sd]?|warrants?|intimidat\w*|locations?|places?|stations?|where|when|how|"
+    r"who|thrown out|rejected|destroyed|twice|every race|in person|early|whatsapp|internet|"
+    r"bleistift|dni|darf|peut|puede|casa|maison)\b",
     re.IGNORECASE,
 )
 
 
 def derive_topics(claim: str) -> frozenset[str]:
     """{"voting"} for a claim about when, where, how or who may vote (see the module doc)."""
-    if _VOTE_ACT.search(claim) and _VOTE_PROCEDURE.search(_VOTE_ACT.sub(" ", claim)):
+    if _VOTE_ACT.search(claim) and _VOTE_PROCEDURE.search(claim):
         return frozenset({"voting"})
     return frozenset()
 

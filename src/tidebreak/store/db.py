@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 DEFAULT_SQLITE_PATH = Path("var") / "tidebreak.db"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -36,10 +35,8 @@ def make_engine(url: str | None = None) -> Engine:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            # Pooled connections move between threads (one at a time), hence check_same_thread.
             connect_args={"check_same_thread": False, "timeout": 30},
-            # One connection per checkout: SQLite connections are cheap and this avoids
-            # sharing one across threads in the API server.
-            poolclass=NullPool if db and db != ":memory:" else None,
         )
 
         @event.listens_for(engine, "connect")
@@ -65,8 +62,10 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` with Alembic (idempotent)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` with Alembic (idempotent). "heads": each part of the
+    system (review, coordination, ...) may add its tables on its own branch off the initial
+    revision, and all branches are applied."""
     from alembic import command
     from alembic.config import Config
 

@@ -15,9 +15,9 @@ from tidebreak.text.normalise import NORMALISE_VERSION, normalise
 from tidebreak.text.validate import TextRejected, check_text, decode_utf8
 
 __all__ = [
+    "NORMALISE_VERSION",
     "LSHIndex",
     "MinHasher",
-    "NORMALISE_VERSION",
     "TextRejected",
     "check_text",
     "decode_utf8",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -155,9 +156,10 @@ class MinHasher:
         signature and an exact Jaccard check)."""
         if len(hashes) == 0:
             return np.full(self.num_perm, _EMPTY_SLOT, dtype=np.uint32)
-        m = self._a * hashes[None, :]
+        m: np.ndarray = self._a * hashes[None, :]
         m += self._b
-        return (m.min(axis=1) >> _S32).astype(np.uint32)
+        mins: np.ndarray = m.min(axis=1)
+        return (mins >> _S32).astype(np.uint32)
 
     def signatures(self, keys: Iterable[str]) -> np.ndarray:
         """Signatures of many keys as an (n, num_perm) uint32 array, in one vectorised pass per
@@ -217,7 +219,10 @@ def lsh_params(threshold: float, num_perm: int, recall: float = 0.95) -> tuple[i
     return chosen[1], chosen[2]
 
 
-class LSHIndex:
+IdT = TypeVar("IdT", bound=Hashable)
+
+
+class LSHIndex(Generic[IdT]):
     """Banded LSH over MinHash signatures: `query(sig)` returns candidate ids, those sharing the
     most bands first. Candidates are not matches: verify them (Jaccard) before acting.
 
@@ -243,8 +248,8 @@ class LSHIndex:
         self.num_perm = num_perm
         self.bands = bands
         self.rows = rows
-        self._tables: list[dict[int, dict[Hashable, None]]] = [{} for _ in range(bands)]
-        self._keys: dict[Hashable, list[int]] = {}
+        self._tables: list[dict[int, dict[IdT, None]]] = [{} for _ in range(bands)]
+        self._keys: dict[IdT, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -265,35 +270,35 @@ class LSHIndex:
             h += cells[:, :, j]
         return _fmix64(h)
 
-    def add(self, id_: Hashable, sig: np.ndarray) -> None:
+    def add(self, id_: IdT, sig: np.ndarray) -> None:
         self.add_many([id_], np.atleast_2d(sig))
 
-    def add_many(self, ids: Sequence[Hashable], sigs: np.ndarray) -> None:
+    def add_many(self, ids: Sequence[IdT], sigs: np.ndarray) -> None:
         """Add many ids at once (band hashes computed in one vectorised pass)."""
         if len(ids) != len(sigs):
             raise ValueError("ids and signatures differ in number")
-        for id_, keys in zip(ids, self.band_hashes(sigs).tolist()):
+        for id_, keys in zip(ids, self.band_hashes(sigs).tolist(), strict=True):
             if id_ in self._keys:
                 self.remove(id_)
             self._keys[id_] = keys
-            for table, key in zip(self._tables, keys):
+            for table, key in zip(self._tables, keys, strict=True):
                 table.setdefault(key, {})[id_] = None
 
-    def remove(self, id_: Hashable) -> bool:
+    def remove(self, id_: IdT) -> bool:
         """Forget `id_`; returns whether it was there."""
         keys = self._keys.pop(id_, None)
         if keys is None:
             return False
-        for table, key in zip(self._tables, keys):
+        for table, key in zip(self._tables, keys, strict=True):
             bucket = table[key]
             del bucket[id_]
             if not bucket:
                 del table[key]
         return True
 
-    def query(self, sig: np.ndarray) -> list[Hashable]:
-        counts: dict[Hashable, int] = {}
-        for table, key in zip(self._tables, self.band_hashes(sig)[0].tolist()):
+    def query(self, sig: np.ndarray) -> list[IdT]:
+        counts: dict[IdT, int] = {}
+        for table, key in zip(self._tables, self.band_hashes(sig)[0].tolist(), strict=True):
             bucket = table.get(key)
             if bucket:
                 for id_ in bucket:

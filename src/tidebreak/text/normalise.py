@@ -8,10 +8,15 @@
   collapsed. Case, punctuation, URLs, emoji and non-Latin scripts are kept: classifiers read this.
 - `key`: `text` case-folded, diacritics stripped, leetspeak folded inside mixed tokens
   ("h4te" -> "hate", but "2020" stays), runs of 3+ identical letters squeezed to one,
-  punctuation and symbols (emoji included) dropped, whitespace collapsed. Exact and
-  near-duplicate matching hash this.
+  punctuation and symbols (emoji included) dropped, whitespace collapsed. Links stay whole,
+  without scheme and "www." ("youtube.com/watch?v=abc"). Exact and near-duplicate matching hash
+  this.
 - `flags`: the evasion tricks seen, from {"zero_width", "bidi", "homoglyph", "leet", "spacing",
-  "repeat", "diacritics"}.
+  "repeat", "diacritics"}. Benign look-alikes of tricks are not flagged: accented words, dotted
+  abbreviations ("U.S.A."), numbers with units ("10pm", "$5k").
+
+Word-level steps never run inside links: folding "а" or joining "a.b.c" in a URL would change
+where it points.
 
 Repeats squeeze to ONE letter, not two: stretching usually lengthens a single letter
 ("haaate", "nooo", "fuuuck", "yesss"), so squeezing to one maps those back onto the word, while
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from tidebreak.model import NormalisedText
 from tidebreak.text.charclass import (
@@ -80,7 +85,6 @@ _STRIP_INVISIBLE_RE = re.compile(f"(?!{_LEGIT_INVISIBLE})[{INVISIBLE}]")
 
 # --- links --------------------------------------------------------------------------------
 
-_LINK_HINT_RE = re.compile(r"://|www\.", re.IGNORECASE)
 _LINK_RE = re.compile(r"((?:https?://|www\.)\S+)", re.IGNORECASE)  # split() keeps the links
 _LINK_SCHEME_RE = re.compile(r"^(?:https?://)?(?:www\.)?")
 _LINK_TRAILING = ".,;:!?)]}>'\"\u00bb\u201d\u2019"  # sentence punctuation after a link
@@ -102,26 +106,38 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _TOKEN_RE = re.compile(r"[^\W_]+")
 
 # Combining marks in these blocks are diacritics. After NFKC, any still following a Latin letter
-# had no precomposed form with it: decoration (strike-through, Zalgo), not spelling.
+# had no precomposed form with it: decoration (strike-through, Zalgo), not spelling. (Marks after
+# a space are left: NFKC makes them from spacing accents such as "¯" and "´".)
 _DIACRITICS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _DIACRITIC_RE = re.compile(f"[{_DIACRITICS}]")
-_DECORATIVE_MARKS_RE = re.compile(f"([\x00-\u024f])[{_DIACRITICS}]+")
+_DECORATIVE_MARKS_RE = re.compile(f"([A-Za-z\u00c0-\u024f])[{_DIACRITICS}]+")
 
 # --- spacing tricks --------------------------------------------------------------------------
 
 # Letters (and digits, for "h 4 t e") of the alphabets spacing tricks are used with. Not CJK or
 # Hangul, where single-character words separated by spaces are ordinary.
 _SPACED_CHAR = "[0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]"
-# One separator: a space, underscore or one punctuation/symbol character (an emoji, maybe with a
-# skin-tone modifier: "h👏a👏t👏e"). Apostrophes are excluded so "I'm a" stays "I'm a".
-_SPACED_SEP = "(?:[^\\w\\s'\u2019]|[ _])[\U0001f3fb-\U0001f3ff\ufe0f]?"
+# A run is joined when its separators are all single spaces ("h a t e") or all single
+# punctuation/symbol characters ("h.a.t.e", "h-a.t-e", "h_a_t_e", "h👏a👏t👏e", an emoji maybe
+# with a skin tone). Never mixed: "b/c i d" is two things. Apostrophes are not separators
+# ("I'm a"), and a run may not start inside a word, a mention or a hashtag ("@T_S_P").
+_PUNCT_SEP = "(?:[^\\w\\s'\u2019]|_)[\U0001f3fb-\U0001f3ff\ufe0f]?"
 _SPACED_RE = re.compile(
-    f"(?<![\\w'\u2019]){_SPACED_CHAR}(?:{_SPACED_SEP}{_SPACED_CHAR}){{2,}}(?![\\w]|['\u2019]\\w)"
+    f"\\b{_SPACED_CHAR}(?=(?: |{_PUNCT_SEP}){_SPACED_CHAR})(?<![\\w'\u2019@#].)"
+    f"(?:(?: {_SPACED_CHAR}){{2,}}|(?:{_PUNCT_SEP}{_SPACED_CHAR}){{2,}})"
+    f"(?![\\w]|['\u2019]\\w)"
 )
 _SPACED_CHAR_RE = re.compile(_SPACED_CHAR)
+# English one-letter words: at the head of a spaced run they are usually a word of their own
+# ("I h a t e you", "a l o s e r").
+_SINGLE_LETTER_WORDS = frozenset("aAiI")
+# Dotted capitals ("U.S.A.", "R.I.P.") are abbreviations: joined, but not flagged as a trick.
+_ACRONYM_RE = re.compile(r"[A-Z](?:\.[A-Z])+")
 # In the key punctuation is already gone: join runs of 3+ single letters between spaces.
 _KEY_LETTER = "[a-z\u00df-\u024f\u03b1-\u03c9\u0430-\u045f]"
-_KEY_SPACED_RE = re.compile(f"(?<!\\S){_KEY_LETTER}(?: {_KEY_LETTER}){{2,}}(?!\\S)")
+_KEY_SPACED_RE = re.compile(
+    f"{_KEY_LETTER}(?= {_KEY_LETTER} )(?<!\\S.)(?: {_KEY_LETTER}){{2,}}(?!\\S)"
+)
 
 # --- key-only folding ------------------------------------------------------------------------
 
@@ -136,6 +152,7 @@ _KEY_LETTER_TABLE = str.maketrans(
     {"ø": "o", "đ": "d", "ł": "l", "ı": "i", "ħ": "h", "ŧ": "t", "ð": "d", "æ": "ae", "œ": "oe",
      "þ": "th"}
 )
+_KEY_LETTER_FOLD_RE = re.compile("[" + "".join(map(chr, _KEY_LETTER_TABLE)) + "]")
 
 _LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b",
@@ -147,12 +164,21 @@ _LEET_ANY_RE = re.compile("[0-9@$!€]")
 _LEET_TOKEN_RE = re.compile(
     "(?<![\\w@$!€])(?:[^\\W\\d_]++[0-9@$!€]|[0-9@$!€]++[^\\W\\d_])[\\w@$!€]*"
 )
-# Mixed tokens that are not leetspeak: ordinals, numbers with units, and names ending in digits
-# (user1, covid19, mp3) - a trailing-digit swap like "hat3" is the rarer case.
+# Mixed tokens that are not leetspeak: short codes ("2a", "h2o", "4c5"), ordinals ("3rds"),
+# amounts and numbers with units ("$161k", "10pm", "45m45"), names starting with a number
+# ("4chan", "23andme") or ending in one ("user1", "covid19"; a trailing swap like "hat3" is the
+# rarer case) and hex ids ("c78f8c").
 _LEET_EXEMPT_RE = re.compile(
-    r"\d+(?:st|nd|rd|th|s|am|pm|k|m|b|g|x|p|d|h|km|kg|mb|gb|tb|ml|cm|mm|hz|mph|fps)"
+    r".{1,3}"
+    r"|(?:[$€]?\d+(?:st|nd|rd|th|s|am|pm|k|m|b|bn|g|x|p|d|h|km|kg|mb|gb|tb|ml|cm|mm|hz|mph|fps)"
+    r"s?)+\d*"
+    r"|\d+[a-z]{3,}"
     r"|[a-z]+\d+"
+    r"|[0-9a-f]{6,}"
 )
+# "!" before a capital is a missing space ("BREAKING!The"), not a letter: split there before
+# case folding hides the capital.
+_BANG_BEFORE_CAPITAL_RE = re.compile(r"!(?=[A-Z])")
 
 # Punctuation and symbols become spaces; apostrophes vanish ("don't" -> "dont", not "don t").
 # ASCII text goes through str.translate (a C fast path); other text through a BMP regex (a bitmap)
@@ -164,7 +190,6 @@ _PUNCT_TABLE.update(dict.fromkeys(map(ord, _APOSTROPHES), None))
 _APOSTROPHE_RE = re.compile(f"[{_APOSTROPHES}]")
 _PUNCT_BMP_RE = re.compile(f"[{PUNCT_SYMBOLS_BMP}_]+")
 _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]+")
-_KEY_LETTER_FOLD_RE = re.compile("[\u00f8\u0111\u0142\u0131\u0127\u0167\u00f0\u00e6\u0153\u00fe]")
 
 _TRIPLE_RE = re.compile(r"(.)\1\1")  # cheap pre-check for the squeeze below
 _REPEAT_ASCII_RE = re.compile(r"([a-z])\1\1+")
@@ -179,10 +204,15 @@ def normalise(text: str) -> NormalisedText:
     return NormalisedText(original=text, text=clean, key=key, flags=frozenset(flags))
 
 
+def _has_link(s: str) -> bool:
+    # plain substring tests: several times faster than a case-insensitive regex search
+    return "://" in s or "www." in s or "WWW." in s or "Www." in s
+
+
 def _outside_links(s: str, fn: Callable[[str], str]) -> str:
     """Apply a word-level step to the text between links only: folding look-alikes or joining
     "a.b.c" inside a URL would change where it points."""
-    if not _LINK_HINT_RE.search(s):
+    if not _has_link(s):
         return fn(s)
     parts = _LINK_RE.split(s)
     parts[::2] = [fn(p) for p in parts[::2]]
@@ -264,16 +294,24 @@ def _fold_script_confusables(s: str, flags: set[str]) -> str:
 def _join_spaced(s: str, flags: set[str]) -> str:
     if not _SPACED_RE.search(s):
         return s
+    tricks = False
 
     def join(m: re.Match[str]) -> str:
-        chars = _SPACED_CHAR_RE.findall(m.group())
+        nonlocal tricks
+        run = m.group()
+        chars = _SPACED_CHAR_RE.findall(run)
+        lead = ""
+        if len(chars) >= 4 and run[1] == " " and chars[0] in _SINGLE_LETTER_WORDS:
+            lead, chars = run[:2], chars[1:]
         # at least three letters: "1 2 3" and "Room 4 B" are not a trick
         if sum(ch.isalpha() for ch in chars) < 3:
-            return m.group()
-        return "".join(chars)
+            return run
+        if not (_ACRONYM_RE.fullmatch(run) and m.string.startswith(".", m.end())):
+            tricks = True
+        return lead + "".join(chars)
 
     out = _SPACED_RE.sub(join, s)
-    if out != s:
+    if tricks:
         flags.add("spacing")
     return out
 
@@ -282,12 +320,14 @@ def _join_spaced(s: str, flags: set[str]) -> str:
 
 
 def _make_key(s: str, flags: set[str]) -> str:
+    if "!" in s:
+        s = _BANG_BEFORE_CAPITAL_RE.sub("! ", s)
     s = s.casefold()
     if not s.isascii():
         s = _strip_diacritics(s, flags)
         if _INVISIBLE_RE.search(s):  # the joiners and selectors `text` kept on purpose
             s = _INVISIBLE_RE.sub("", s)
-    if not _LINK_HINT_RE.search(s):
+    if not _has_link(s):
         return _key_words(s, flags)
     parts = _LINK_RE.split(s)
     parts = [_key_link(p) if i % 2 else _key_words(p, flags) for i, p in enumerate(parts)]
@@ -305,13 +345,22 @@ def _key_words(s: str, flags: set[str]) -> str:
         s = _fold_leet(s, flags)
     s = " ".join(_drop_punctuation(s).split())
     if _KEY_SPACED_RE.search(s):  # "h. a. t. e." only becomes "h a t e" here
-        s = _KEY_SPACED_RE.sub(lambda m: m.group().replace(" ", ""), s)
-        flags.add("spacing")
+        joined = _KEY_SPACED_RE.sub(_join_key_run, s)
+        if joined != s:
+            s = joined
+            flags.add("spacing")
     if _TRIPLE_RE.search(s):
         s, n = (_REPEAT_ASCII_RE if s.isascii() else _REPEAT_RE).subn(r"\1", s)
         if n:
             flags.add("repeat")
     return s
+
+
+def _join_key_run(m: re.Match[str]) -> str:
+    run = m.group()
+    if run[0] in _SINGLE_LETTER_WORDS:  # "a h a t e" -> "a hate", but "a u s" stays
+        return run if len(run) < 7 else run[:2] + run[2:].replace(" ", "")
+    return run.replace(" ", "")
 
 
 def _drop_punctuation(s: str) -> str:

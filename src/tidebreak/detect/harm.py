@@ -1,0 +1,180 @@
+"""Harm classifier v0: hate, violence, harassment from frozen MiniLM embeddings + small heads.
+
+Model: `models/harm/` (built by `training/train_harm.py`; see its README.md model card). Each
+category has its own head, stored as plain numpy arrays: dense layers with ReLU between them and
+one logit out, then Platt calibration `p = sigmoid(a * logit + b)` fitted on the dev split, so
+scores are probabilities. `thresholds.json` holds each category's operating threshold (F1-best
+on dev); policies may use their own cut-offs on the scores.
+
+Every item gets one signal per category, low scores included, so policies and backtests see the
+whole distribution. Evidence: `threshold`, `over_threshold`, `truncated` (the text was longer
+than the encoder's 128 tokens and only its start was read). Empty or whitespace-only text scores
+0 everywhere without touching the model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from tidebreak.detect.base import register
+from tidebreak.embed.encoder import Encoder, get_encoder, models_root
+from tidebreak.model import Item, Signal
+
+CATEGORIES = ("hate", "violence", "harassment")
+
+
+def default_model_dir() -> Path:
+    return models_root() / "harm"
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+class _Head:
+    __slots__ = ("layers", "a", "b")
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]], a: float, b: float) -> None:
+        self.layers, self.a, self.b = layers, a, b
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        h = X
+        last = len(self.layers) - 1
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if i < last:
+                np.maximum(h, 0.0, out=h)
+        return _sigmoid(self.a * h[:, 0].astype(np.float64) + self.b)
+
+
+@register("harm")
+class HarmClassifier:
+    """`detect(items)` for the pipeline; `score`/`classify` for plain texts."""
+
+    name = "harm"
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        encoder: Encoder | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        meta_path = self.model_dir / "metadata.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(
+                f"harm model missing: {meta_path} (set TIDEBREAK_MODELS_DIR or run "
+                "training/train_harm.py)"
+            )
+        self.metadata: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.version: str = str(self.metadata.get("version", "0"))
+        self.categories: tuple[str, ...] = tuple(self.metadata.get("categories", CATEGORIES))
+        thr = json.loads((self.model_dir / "thresholds.json").read_text(encoding="utf-8"))
+        if thresholds:
+            thr.update({k: float(v) for k, v in thresholds.items()})
+        self.thresholds: dict[str, float] = {c: float(thr[c]) for c in self.categories}
+        self.normalise_text: bool = bool(self.metadata.get("normalised_training_text", False))
+        z = np.load(self.model_dir / "head.npz")
+        self._heads: dict[str, _Head] = {}
+        for c in self.categories:
+            n = int(self.metadata["heads"][c]["n_layers"])
+            layers = [
+                (z[f"{c}__W{i}"].astype(np.float32), z[f"{c}__b{i}"].astype(np.float32))
+                for i in range(n)
+            ]
+            a, b = (float(v) for v in z[f"{c}__platt"])
+            self._heads[c] = _Head(layers, a, b)
+        enc_meta = self.metadata.get("encoder", {})
+        max_length = int(enc_meta.get("max_length", 128))
+        if encoder is None:
+            enc_dir = models_root() / str(enc_meta.get("dir", "minilm"))
+            encoder = get_encoder(enc_dir, max_length=max_length)
+        self.encoder = encoder
+        self.batch_size = batch_size
+
+    # -- scoring ----------------------------------------------------------------------------
+
+    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities (n, len(categories)) and the truncated flags (n,), for texts
+        already in classifier form (`NormalisedText.text`)."""
+        n = len(texts)
+        probs = np.zeros((n, len(self.categories)), dtype=np.float64)
+        truncated = np.zeros(n, dtype=bool)
+        live = [i for i, t in enumerate(texts) if t and not t.isspace()]
+        if not live:
+            return probs, truncated
+        enc = self.encoder.encode_with_info([texts[i] for i in live], batch_size=self.batch_size)
+        for j, c in enumerate(self.categories):
+            probs[live, j] = self._heads[c](enc.vectors)
+        truncated[live] = enc.truncated
+        return probs, truncated
+
+    def _prepare(self, text: str) -> str:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        if self.normalise_text and text:
+            from tidebreak.text.normalise import normalise
+
+            return normalise(text).text
+        return text
+
+    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """`{"scores": {category: p}, "labels": [categories over threshold]}` per raw text."""
+        probs, _ = self.score([self._prepare(t) for t in texts])
+        out = []
+        for row in probs:
+            scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
+            labels = [c for c in self.categories if scores[c] >= self.thresholds[c]]
+            out.append({"scores": scores, "labels": labels})
+        return out
+
+    # -- Detector interface -----------------------------------------------------------------
+
+    def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
+        probs, truncated = self.score([it.norm.text for it in items])
+        result: list[list[Signal]] = []
+        for row, trunc in zip(probs, truncated):
+            sigs = []
+            for c, p in zip(self.categories, row):
+                thr = self.thresholds[c]
+                sigs.append(
+                    Signal(
+                        detector=self.name,
+                        category=c,
+                        score=float(p),
+                        evidence={
+                            "threshold": thr,
+                            "over_threshold": bool(p >= thr),
+                            "truncated": bool(trunc),
+                        },
+                        detector_version=self.version,
+                    )
+                )
+            result.append(sigs)
+        return result
+
+
+_DEFAULT: HarmClassifier | None = None
+_LOCK = threading.Lock()
+
+
+def get_classifier() -> HarmClassifier:
+    """The process-wide classifier over the bundled model."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = HarmClassifier()
+    return _DEFAULT
+
+
+def classify(texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Score raw texts with the default classifier (what `tidebreak classify` prints)."""
+    return get_classifier().classify(texts)

@@ -1,0 +1,763 @@
+"""`ClaimIndex`: find the fact-checked claims a post repeats.
+
+Three stages, all numpy/scipy on CPU:
+
+1. Candidates. Lexical: BM25 (k1=1.2, b=0.75) over normalised tokens (NFKC, case-folded,
+   English stop words dropped, a light suffix stemmer, numbers kept with separators removed,
+   scripts without spaces (CJK, Thai, ...) cut into character bigrams), as a sparse term x claim
+   matrix: a batch of queries is one sparse product. Dense: cosine with the shared ONNX MiniLM
+   (`tidebreak.embed`), an exact matrix product over all claims; at <= 100k claims x 384 floats
+   (150 MB) that is a few ms per query on CPU, so no ANN index is needed at this scale. The top
+   `candidates` (30) of each list, united, go on.
+2. Re-ranking: a logistic regression over features of each (query, claim) pair: BM25 scores
+   (relative to the query's best, and absolute), cosines (claim text and, when the collection
+   has them, review headlines), the margin to the best other claim, reciprocal ranks in both
+   lists, idf-weighted token coverage both ways, and overlap of numbers and capitalised names.
+   Its weights are fitted on CLEF CheckThat! 2020 train, checked on dev (training/eval_claims.py)
+   and read from `models/factcheck/fusion.json`. There are two fitted variants: "titled" for
+   collections whose claims mostly have a headline (CLEF's Snopes claims do) and "untitled".
+3. Calibration: the same regression's output is the match probability in [0, 1]; it was fitted
+   on candidates of train queries both with and without their true claim in the collection, so
+   a post that matches nothing scores low rather than giving its nearest neighbour a high score.
+
+URL matching: a query URL equal, after `canonical_url`, to a fact-check's review URL or one of
+its appearance URLs matches with score 1.0 (`match="url"`), ahead of any text match.
+
+`save(dir)` writes the fact-checks and their vectors; `load(dir)` reads them back and rebuilds
+the lexical side (tokenising is fast; encoding is what costs), checking the encoder is the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import numpy as np
+from scipy import sparse
+
+from tidebreak.factcheck.claimreview import FactCheck, FactCheckError, dedupe, from_flat
+
+INDEX_FORMAT = 1
+FUSION_FILE = "fusion.json"
+
+# ------------------------------------------------------------------------------ text
+
+
+class TextEncoder(Protocol):
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]]+|\bpic\.twitter\.com/\w+|\b[\w-]+\.(?:com|org|net|ly|co)/\S+",
+    re.IGNORECASE,
+)
+_HANDLE_RE = re.compile(r"(?<![\w@])@(\w{1,30})")
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_HASHTAG_RE = re.compile(r"#(\w+)")
+
+
+# A tweet's trailing signature as quoted on the web: "— Name (@handle) January 6, 2020".
+_SIGNATURE_RE = re.compile(
+    r"\s*[—–-]\s*([^—–]{0,80}?)\(@\w+\)\s*([A-Z][a-z]+ \d{1,2}, \d{2,4})?\s*$"
+)
+
+
+def extract_urls(text: str) -> list[str]:
+    return [m.group(0).rstrip(".,;:!?") for m in _URL_RE.finditer(text or "")]
+
+
+def clean_text(text: str) -> str:
+    """What both retrievers read: URLs dropped, hashtags and @handles split into words
+    ("#DefundTheCBC" -> "Defund The CBC"), whitespace collapsed. Case is kept (names matter)."""
+    t = _URL_RE.sub(" ", text or "")
+    t = _SIGNATURE_RE.sub(lambda m: " " + m.group(1), t)
+    t = _HASHTAG_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1)), t)
+    t = _HANDLE_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1).replace("_", " ")), t)
+    return " ".join(t.split())
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can could did didn't do does doesn't doing don't down
+    during each few for from further had has have having he her here hers herself him himself his
+    how i if in into is isn't it it's its itself just let's me more most my myself nor of off on
+    once only or other our ours ourselves out over own same she should so some such than that
+    that's the their theirs them themselves then there there's these they this those through to
+    too under until up very was wasn't we were what when where which while who whom why will with
+    would you your yours yourself yourselves rt amp via s t""".split()
+)
+
+_WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_NOSPACE_RE = re.compile(
+    r"[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    r"\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+
+
+def stem(w: str) -> str:
+    """A light English suffix stripper (plurals, -ing, -ed, -ly); not Porter, on purpose: it
+    never merges words that mean different things more often than it helps BM25."""
+    if len(w) <= 3 or not w.isascii():
+        return w
+    if w.endswith("'s"):
+        w = w[:-2]
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("sses"):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+        return w
+    if w.endswith("ed") and len(w) > 4:
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+        return w
+    if w.endswith("ly") and len(w) > 5:
+        return w[:-2]
+    return w
+
+
+def _fold(text: str) -> str:
+    t = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    if not t.isascii():
+        t = "".join(c for c in unicodedata.normalize("NFD", t) if unicodedata.category(c) != "Mn")
+        t = unicodedata.normalize("NFC", t)
+    return t
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    terms: tuple[str, ...]  # stemmed, stop words dropped, in order (repeats kept)
+    numbers: frozenset[str]
+    names: frozenset[str]  # stems of capitalised words (a cheap stand-in for named entities)
+
+
+def tokenize(text: str) -> Tokens:
+    raw = unicodedata.normalize("NFKC", text or "")
+    names: set[str] = set()
+    for m in re.finditer(r"\b[A-Z][\w'-]*", raw):
+        w = _fold(m.group(0))
+        if w not in STOPWORDS and len(w) > 1:
+            names.add(stem(w))
+    terms: list[str] = []
+    numbers: set[str] = set()
+    for m in _WORD_RE.finditer(_fold(raw)):
+        w = m.group(0)
+        if w[0].isdigit():
+            w = w.replace(",", "")
+            numbers.add(w)
+            terms.append(w)
+            continue
+        if _NOSPACE_RE.search(w):
+            if len(w) == 1:
+                terms.append(w)
+            else:
+                terms.extend(w[i : i + 2] for i in range(len(w) - 1))
+            continue
+        if w in STOPWORDS:
+            continue
+        terms.append(stem(w))
+    return Tokens(tuple(terms), frozenset(numbers), frozenset(names))
+
+
+# ------------------------------------------------------------------------------ URLs
+
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_[ce]id|igshid|_ga|ref_src|s|si)$")
+
+
+def canonical_url(url: str) -> str | None:
+    """Scheme dropped, host lower-cased without "www." and default port, tracking parameters
+    (utm_*, fbclid, gclid, ...) and the fragment dropped, trailing slash stripped."""
+    u = (url or "").strip().rstrip(".,;:!?")
+    if not u:
+        return None
+    if "://" not in u:
+        u = "http://" + u
+    try:
+        parts = urlsplit(u)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return None
+    if host.startswith("www."):
+        host = host[4:]
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = re.sub(r"/+$", "", parts.path) or ""
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _TRACKING.match(k.lower())]
+    q = ("?" + urlencode(sorted(query))) if query else ""
+    return f"{host}{path}{q}"
+
+
+# ------------------------------------------------------------------------------ fusion model
+
+FEATURES = (
+    "bm25_rel", "bm25_log", "bm25f_rel", "cos", "cos_title", "cos_max", "cos_margin",
+    "rr_bm25", "rr_dense", "cov_claim", "cov_query", "cov_title", "num_cov", "num_miss",
+    "name_cov", "cos_x_cov", "bigram_cov", "bigram_cov_title",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """A fitted ranker and its calibration.
+
+    Ranker: a linear score over standardised FEATURES, fitted listwise (softmax over each query's
+    candidates, i.e. a conditional logit) so it orders candidates well. Calibration: the match
+    probability of a candidate is sigmoid(a * s + b * (s - s_best_other) + c), with s its ranker
+    score and s_best_other the best score among the query's other candidates (Platt scaling with
+    a margin term), fitted on candidates of train queries with and without their true claim.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    calib: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    quadratic: bool = False  # also pairwise products of the standardised features
+
+    def design(self, X: np.ndarray) -> np.ndarray:
+        Z = (X - self.mean) / self.scale
+        if self.quadratic:
+            iu, ju = np.triu_indices(Z.shape[1])
+            Z = np.hstack([Z, Z[:, iu] * Z[:, ju]])
+        return Z
+
+    def rank_score(self, X: np.ndarray) -> np.ndarray:
+        return self.design(X) @ self.coef
+
+    def probability(self, s: np.ndarray, qid: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for ranker scores s of candidates grouped by qid."""
+        if len(s) == 0:
+            return np.zeros(0)
+        other = _best_other(s, qid)
+        a, b, c = self.calib
+        z = a * s + b * (s - other) + c
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def predict(self, X: np.ndarray, qid: np.ndarray) -> np.ndarray:
+        return self.probability(self.rank_score(X), qid)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "calib": list(self.calib),
+                "quadratic": self.quadratic}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Fusion":
+        return cls(np.asarray(d["mean"], np.float64), np.asarray(d["scale"], np.float64),
+                   np.asarray(d["coef"], np.float64), tuple(float(x) for x in d["calib"]),
+                   bool(d.get("quadratic", False)))
+
+
+def _best_other(s: np.ndarray, qid: np.ndarray) -> np.ndarray:
+    """For each element, the max of s over the other elements with the same qid (-inf if none)."""
+    nq = int(qid.max()) + 1
+    best = np.full(nq, -np.inf)
+    np.maximum.at(best, qid, s)
+    arg = np.full(nq, -1)
+    is_best = s >= best[qid]
+    # first element holding each group's max
+    for p in np.nonzero(is_best)[0]:
+        if arg[qid[p]] < 0:
+            arg[qid[p]] = p
+    masked = s.copy()
+    masked[arg[arg >= 0]] = -np.inf
+    second = np.full(nq, -np.inf)
+    np.maximum.at(second, qid, masked)
+    out = best[qid].copy()
+    top = np.zeros(len(s), bool)
+    top[arg[arg >= 0]] = True
+    out[top] = second[qid[top]]
+    # a lone candidate has no other: compare with a neutral 0 margin
+    out[~np.isfinite(out)] = s[~np.isfinite(out)]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class FusionModel:
+    version: str
+    variants: Mapping[str, Fusion]
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    candidates: int = 30
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "FusionModel":
+        if path is None:
+            from tidebreak.embed import models_root
+
+            path = models_root() / "factcheck" / FUSION_FILE
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"fact-check fusion model missing: {p} (run training/eval_claims.py)"
+            )
+        d = json.loads(p.read_text())
+        if list(d.get("features", [])) != list(FEATURES):
+            raise FactCheckError(f"{p}: features differ from this version's; refit it")
+        return cls(
+            version=str(d.get("version", "0")),
+            variants={k: Fusion.from_json(v) for k, v in d["variants"].items()},
+            thresholds={k: float(v) for k, v in d.get("thresholds", {}).items()},
+            candidates=int(d.get("candidates", 30)),
+            raw=d,
+        )
+
+
+# ------------------------------------------------------------------------------ the index
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    claim_id: str
+    score: float  # calibrated match probability in [0, 1]; 1.0 for a URL match
+    match: str  # "text" or "url"
+    factcheck: FactCheck
+    features: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim_id": self.claim_id, "score": round(float(self.score), 6)}
+
+
+class _Lexical:
+    """BM25 over one text field, plus the per-claim token sets the features need."""
+
+    def __init__(self, docs: Sequence[Tokens], vocab: dict[str, int], k1: float = 1.2,
+                 b: float = 0.75) -> None:
+        n = len(docs)
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        lens = np.zeros(n, np.float64)
+        for i, d in enumerate(docs):
+            lens[i] = len(d.terms)
+            counts: dict[int, int] = {}
+            for t in d.terms:
+                j = vocab.setdefault(t, len(vocab))
+                counts[j] = counts.get(j, 0) + 1
+            for j, c in counts.items():
+                rows.append(i)
+                cols.append(j)
+                vals.append(c)
+        self.n = n
+        self.vocab = vocab
+        V = len(vocab)
+        tf = sparse.csr_matrix((np.asarray(vals, np.float64), (rows, cols)), shape=(n, V))
+        df = np.bincount(np.asarray(cols, np.int64), minlength=V).astype(np.float64)
+        self.df = df
+        avgdl = float(lens.mean()) if n else 1.0
+        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        self.idf = idf
+        norm = k1 * (1.0 - b + b * lens / max(avgdl, 1e-9))
+        w = tf.tocoo()
+        data = idf[w.col] * w.data * (k1 + 1.0) / (w.data + norm[w.row])
+        # term x claim: a query batch (q x V) @ this (V x n) is the score matrix
+        self.weights = sparse.csr_matrix((data, (w.col, w.row)), shape=(V, n))
+        pres = sparse.csr_matrix((idf[w.col], (w.row, w.col)), shape=(n, V))
+        self.presence = pres  # claim x term, idf where present
+        self.presence_sum = np.asarray(pres.sum(axis=1)).ravel()
+
+    def resize(self, V: int) -> None:
+        """The vocabulary grew (another field added terms): pad the matrices to V terms."""
+        if self.weights.shape[0] < V:
+            self.weights = sparse.vstack(
+                [self.weights, sparse.csr_matrix((V - self.weights.shape[0], self.n))]
+            ).tocsr()
+            self.presence = sparse.hstack(
+                [self.presence, sparse.csr_matrix((self.n, V - self.presence.shape[1]))]
+            ).tocsr()
+            self.idf = np.concatenate([self.idf, np.zeros(V - len(self.idf))])
+
+
+def _query_matrix(qtoks: Sequence[Tokens], vocab: Mapping[str, int]) -> sparse.csr_matrix:
+    rows, cols = [], []
+    for i, q in enumerate(qtoks):
+        for j in {vocab[t] for t in q.terms if t in vocab}:
+            rows.append(i)
+            cols.append(j)
+    return sparse.csr_matrix(
+        (np.ones(len(rows), np.float64), (rows, cols)), shape=(len(qtoks), len(vocab))
+    )
+
+
+def _top(S: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n largest per row, unordered."""
+    if S.shape[1] <= n:
+        return np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+    return np.argpartition(-S, n - 1, axis=1)[:, :n]
+
+
+def _ranks(S: np.ndarray, idx: np.ndarray, cap: int) -> np.ndarray:
+    """Rank (0-based) of S[r, idx[r, c]] within row r, counted up to cap."""
+    n = min(cap, S.shape[1])
+    top = _top(S, n)
+    topv = np.take_along_axis(S, top, 1)
+    order = np.argsort(-topv, axis=1)
+    top_sorted = np.take_along_axis(top, order, 1)
+    out = np.full(idx.shape, cap, np.float64)
+    for r in range(S.shape[0]):
+        pos = {int(d): k for k, d in enumerate(top_sorted[r])}
+        out[r] = [pos.get(int(d), cap) for d in idx[r]]
+    return out
+
+
+class ClaimIndex:
+    """Hybrid retrieval over fact-checked claims with a calibrated match probability."""
+
+    def __init__(
+        self,
+        factchecks: Iterable[FactCheck],
+        *,
+        encoder: TextEncoder | None = None,
+        fusion: FusionModel | None = None,
+        vectors: np.ndarray | None = None,
+        title_vectors: np.ndarray | None = None,
+        encoder_id: str | None = None,
+    ) -> None:
+        fcs, dups = dedupe(factchecks)
+        if dups:
+            raise FactCheckError(dups[0].message())
+        self.factchecks: list[FactCheck] = fcs
+        self._pos = {fc.claim_id: i for i, fc in enumerate(fcs)}
+        self._encoder = encoder
+        self.fusion = fusion if fusion is not None else FusionModel.load()
+        self.encoder_id = encoder_id or _encoder_id(encoder)
+        n = len(fcs)
+        t0 = time.perf_counter()
+        self.titled = n > 0 and sum(1 for f in fcs if f.title) >= 0.5 * n
+        claim_texts = [clean_text(f.claim) for f in fcs]
+        title_texts = [clean_text(f.title or f.claim) for f in fcs]
+        if vectors is None:
+            vectors = self.encoder.encode(claim_texts) if n else np.zeros((0, 384), np.float32)
+        if self.titled and title_vectors is None:
+            title_vectors = self.encoder.encode(title_texts)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.title_vectors = (
+            np.ascontiguousarray(title_vectors, dtype=np.float32) if self.titled else None
+        )
+        if self.vectors.shape[0] != n:
+            raise FactCheckError("vectors do not match the fact-checks; rebuild the index")
+        self.encode_seconds = time.perf_counter() - t0
+        self._build_lexical(claim_texts, title_texts)
+        self._build_urls()
+        self.fingerprint = self._fingerprint()
+
+    # -- building ----------------------------------------------------------------------------
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            from tidebreak.embed import get_encoder
+
+            self._encoder = get_encoder()
+        return self._encoder
+
+    def _build_lexical(self, claim_texts: list[str], title_texts: list[str]) -> None:
+        vocab: dict[str, int] = {}
+        self.claim_tokens = [tokenize(t) for t in claim_texts]
+        self.title_tokens = [tokenize(t) for t in title_texts] if self.titled else self.claim_tokens
+        full = [
+            Tokens(c.terms + (t.terms if self.titled else ()), c.numbers | t.numbers, c.names | t.names)
+            for c, t in zip(self.claim_tokens, self.title_tokens)
+        ]
+        self.full_tokens = full
+        self.bm25 = _Lexical(self.claim_tokens, vocab)
+        self.bm25f = _Lexical(full, vocab) if self.titled else self.bm25
+        self.bm25_title = _Lexical(self.title_tokens, vocab) if self.titled else self.bm25
+        V = len(vocab)
+        for lex in (self.bm25, self.bm25f, self.bm25_title):
+            lex.resize(V)
+        self.vocab = vocab
+        self.claim_numbers = [f.numbers for f in full]
+        self.claim_names = [f.names for f in full]
+        self.claim_bigrams = [frozenset(zip(t.terms, t.terms[1:])) for t in self.claim_tokens]
+        self.title_bigrams = (
+            [frozenset(zip(t.terms, t.terms[1:])) for t in self.title_tokens]
+            if self.titled else self.claim_bigrams
+        )
+
+    def _build_urls(self) -> None:
+        self._by_url: dict[str, list[int]] = {}
+        for i, fc in enumerate(self.factchecks):
+            for u in (fc.url, *fc.appearances):
+                c = canonical_url(u) if u else None
+                if c:
+                    lst = self._by_url.setdefault(c, [])
+                    if i not in lst:
+                        lst.append(i)
+
+    def _fingerprint(self) -> str:
+        h = hashlib.sha256()
+        h.update(f"{INDEX_FORMAT}|{self.encoder_id}|{self.fusion.version}".encode())
+        for fc in self.factchecks:
+            h.update(json.dumps(fc.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+        return h.hexdigest()[:12]
+
+    def __len__(self) -> int:
+        return len(self.factchecks)
+
+    def get(self, claim_id: str) -> FactCheck:
+        return self.factchecks[self._pos[claim_id]]
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(
+        self,
+        texts: Sequence[str],
+        k: int = 5,
+        *,
+        urls: Sequence[Sequence[str]] | None = None,
+        query_vectors: np.ndarray | None = None,
+        with_features: bool = False,
+    ) -> list[list[Match]]:
+        """Top-k matches for each text, best first. URLs (given, and found in the text) that
+        name a fact-check give it score 1.0 ahead of the text matches."""
+        nq = len(texts)
+        results: list[list[Match]] = [[] for _ in range(nq)]
+        if nq == 0 or not self.factchecks or k <= 0:
+            return results
+        for i in range(nq):
+            found: list[int] = []
+            for u in [*(urls[i] if urls is not None else ()), *extract_urls(texts[i])]:
+                c = canonical_url(u)
+                for j in self._by_url.get(c or "", ()):
+                    if j not in found:
+                        found.append(j)
+            results[i] = [
+                Match(self.factchecks[j].claim_id, 1.0, "url", self.factchecks[j]) for j in found
+            ][:k]
+        scored = self.score_candidates(texts, query_vectors=query_vectors)
+        for i, (cand, prob, feats) in enumerate(scored):
+            have = {m.claim_id for m in results[i]}
+            order = np.argsort(-prob, kind="stable")
+            for o in order:
+                if len(results[i]) >= k:
+                    break
+                fc = self.factchecks[int(cand[o])]
+                if fc.claim_id in have:
+                    continue
+                f = {n: round(float(v), 4) for n, v in zip(FEATURES, feats[o])} if with_features else {}
+                results[i].append(Match(fc.claim_id, float(prob[o]), "text", fc, f))
+        return results
+
+    def score_candidates(
+        self, texts: Sequence[str], *, query_vectors: np.ndarray | None = None,
+        exclude: Sequence[Sequence[int]] | None = None,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each text: (candidate claim positions, match probabilities, feature rows).
+        `exclude` (training only) hides given claims, as if they were not in the collection."""
+        X, cand, qid = self.features(texts, query_vectors=query_vectors, exclude=exclude)
+        variant = "titled" if self.titled else "untitled"
+        prob = self.fusion.variants[variant].predict(X, qid) if len(X) else np.zeros(0)
+        out = []
+        for i in range(len(texts)):
+            sel = qid == i
+            out.append((cand[sel], prob[sel], X[sel]))
+        return out
+
+    def features(
+        self, texts: Sequence[str], *, query_vectors: np.ndarray | None = None,
+        exclude: Sequence[Sequence[int]] | None = None, n_candidates: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feature matrix (pairs x FEATURES), the claim position and query number of each pair."""
+        N = n_candidates or self.fusion.candidates
+        cleaned = [clean_text(t) for t in texts]
+        qtoks = [tokenize(t) for t in cleaned]
+        if query_vectors is None:
+            query_vectors = self.encoder.encode(cleaned)
+        qv = np.asarray(query_vectors, np.float32)
+        C = qv @ self.vectors.T
+        Ct = qv @ self.title_vectors.T if self.title_vectors is not None else C
+        Q = _query_matrix(qtoks, self.vocab)
+        B = np.asarray((Q @ self.bm25.weights).todense())
+        Bf = np.asarray((Q @ self.bm25f.weights).todense()) if self.titled else B
+        if exclude is not None:
+            for i, ex in enumerate(exclude):
+                if len(ex):
+                    C[i, ex] = -2.0
+                    Ct[i, ex] = -2.0
+                    B[i, ex] = -1.0
+                    Bf[i, ex] = -1.0
+        D = np.maximum(C, Ct)
+        n = len(self.factchecks)
+        N = min(N, n)
+        top_b = _top(Bf, N)
+        top_d = _top(D, N)
+        cands = [np.unique(np.concatenate([top_b[i], top_d[i]])) for i in range(len(texts))]
+        if exclude is not None:
+            cands = [np.setdiff1d(c, ex) for c, ex in zip(cands, exclude)]
+        width = max(len(c) for c in cands)
+        idx = np.zeros((len(texts), width), np.int64)
+        valid = np.zeros((len(texts), width), bool)
+        for i, c in enumerate(cands):
+            idx[i, : len(c)] = c
+            valid[i, : len(c)] = True
+        rb = _ranks(Bf, idx, 100)
+        rd = _ranks(D, idx, 100)
+        b = np.take_along_axis(B, idx, 1)
+        bf = np.take_along_axis(Bf, idx, 1)
+        c = np.take_along_axis(C, idx, 1)
+        ct = np.take_along_axis(Ct, idx, 1)
+        d = np.maximum(c, ct)
+        bmax = np.maximum(B.max(axis=1, keepdims=True), 1e-9)
+        bfmax = np.maximum(Bf.max(axis=1, keepdims=True), 1e-9)
+        # best cosine among the OTHER claims: the row max, or the runner-up for the top one
+        top2 = -np.partition(-D, 1, axis=1)[:, :2] if n > 1 else np.concatenate([D, D], 1)
+        other = np.where(d >= top2[:, :1], top2[:, 1:2], top2[:, :1])
+        margin = d - other
+
+        qi, ci = np.nonzero(valid)
+        di = idx[qi, ci]
+        Qb = Q.tocsr()
+        pres = self.bm25.presence
+        cov_claim = _rowdot(pres, di, Qb, qi) / np.maximum(self.bm25.presence_sum[di], 1e-9)
+        prest = self.bm25_title.presence
+        cov_title = _rowdot(prest, di, Qb, qi) / np.maximum(self.bm25_title.presence_sum[di], 1e-9)
+        qidf = Qb.multiply(self.bm25f.idf[np.newaxis, :]).tocsr()
+        qsum = np.asarray(qidf.sum(axis=1)).ravel()
+        presf = self.bm25f.presence
+        presf_bin = presf.copy()
+        presf_bin.data[:] = 1.0
+        cov_query = _rowdot(presf_bin, di, qidf, qi) / np.maximum(qsum[qi], 1e-9)
+        num_cov = np.zeros(len(di))
+        num_miss = np.zeros(len(di))
+        name_cov = np.zeros(len(di))
+        qtext_terms = [set(q.terms) | q.names | q.numbers for q in qtoks]
+        qbigrams = [set(zip(q.terms, q.terms[1:])) for q in qtoks]
+        bigram_cov = np.zeros(len(di))
+        bigram_cov_t = np.zeros(len(di))
+        for p, (i, j) in enumerate(zip(qi, di)):
+            cb = self.claim_bigrams[j]
+            if cb:
+                bigram_cov[p] = len(cb & qbigrams[i]) / len(cb)
+            tb = self.title_bigrams[j]
+            if tb:
+                bigram_cov_t[p] = len(tb & qbigrams[i]) / len(tb)
+            nums = self.claim_numbers[j]
+            if nums:
+                hit = len(nums & qtoks[i].numbers)
+                num_cov[p] = hit / len(nums)
+                num_miss[p] = 1.0 if hit == 0 else 0.0
+            names = self.claim_names[j]
+            if names:
+                name_cov[p] = len(names & qtext_terms[i]) / len(names)
+        X = np.column_stack([
+            b[qi, ci] / bmax[qi, 0],
+            np.log1p(np.maximum(b[qi, ci], 0)),
+            bf[qi, ci] / bfmax[qi, 0],
+            c[qi, ci],
+            ct[qi, ci],
+            d[qi, ci],
+            margin[qi, ci],
+            1.0 / (1.0 + rb[qi, ci]),
+            1.0 / (1.0 + rd[qi, ci]),
+            cov_claim,
+            cov_query,
+            cov_title,
+            num_cov,
+            num_miss,
+            name_cov,
+            d[qi, ci] * cov_claim,
+            bigram_cov,
+            bigram_cov_t,
+        ]).astype(np.float64)
+        return X, di, qi
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / "factchecks.jsonl", "w", encoding="utf-8") as f:
+            for fc in self.factchecks:
+                f.write(json.dumps(fc.to_dict(), ensure_ascii=False) + "\n")
+        np.save(d / "vectors.npy", self.vectors)
+        if self.title_vectors is not None:
+            np.save(d / "title_vectors.npy", self.title_vectors)
+        meta = {
+            "format": INDEX_FORMAT,
+            "fingerprint": self.fingerprint,
+            "encoder": self.encoder_id,
+            "fusion_version": self.fusion.version,
+            "claims": len(self),
+            "titled": self.titled,
+        }
+        (d / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return d
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, *, encoder: TextEncoder | None = None,
+        fusion: FusionModel | None = None,
+    ) -> "ClaimIndex":
+        d = Path(directory)
+        try:
+            meta = json.loads((d / "meta.json").read_text())
+        except FileNotFoundError:
+            raise FactCheckError(f"{d} is not a fact-check index (no meta.json)") from None
+        if meta.get("format") != INDEX_FORMAT:
+            raise FactCheckError(f"{d}: index format {meta.get('format')} is not {INDEX_FORMAT}; rebuild it")
+        fcs = []
+        with open(d / "factchecks.jsonl", encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    fcs.append(from_flat(json.loads(line)))
+        vectors = np.load(d / "vectors.npy")
+        tv = np.load(d / "title_vectors.npy") if (d / "title_vectors.npy").is_file() else None
+        enc_id = _encoder_id(encoder) if encoder is not None else _default_encoder_id()
+        if meta.get("encoder") != enc_id:
+            raise FactCheckError(
+                f"{d} was built with encoder {meta.get('encoder')}, this one is {enc_id}; rebuild it"
+            )
+        idx = cls(fcs, encoder=encoder, fusion=fusion, vectors=vectors, title_vectors=tv,
+                  encoder_id=enc_id)
+        return idx
+
+
+def _rowdot(A: sparse.csr_matrix, ai: np.ndarray, B: sparse.csr_matrix, bi: np.ndarray) -> np.ndarray:
+    """sum_j A[ai[p], j] * B[bi[p], j] for every p."""
+    if len(ai) == 0:
+        return np.zeros(0)
+    return np.asarray(A[ai].multiply(B[bi]).sum(axis=1)).ravel()
+
+
+def _default_encoder_id() -> str:
+    from tidebreak.embed import default_model_dir
+    from tidebreak.embed.encoder import MODEL_FILE
+
+    p = default_model_dir() / MODEL_FILE
+    try:
+        return f"minilm:{p.stat().st_size}"
+    except OSError:
+        return "minilm:missing"
+
+
+def _encoder_id(encoder: Any) -> str:
+    if encoder is None:
+        return _default_encoder_id()
+    ident = getattr(encoder, "encoder_id", None)
+    if ident:
+        return str(ident)
+    model_dir = getattr(encoder, "model_dir", None)
+    if model_dir is not None:
+        from tidebreak.embed.encoder import MODEL_FILE
+
+        try:
+            return f"minilm:{(Path(model_dir) / MODEL_FILE).stat().st_size}"
+        except OSError:
+            pass
+    return type(encoder).__name__

@@ -1,0 +1,123 @@
+"""The v0 harm classifier, run against the committed artefacts in models/harm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tidebreak.detect.base import create, registered
+from tidebreak.detect.harm import CATEGORIES, HarmClassifier, classify, get_classifier
+from tidebreak.model import Content, ContentKind, Item
+from tidebreak.text.normalise import normalise
+
+
+@pytest.fixture(scope="module")
+def clf() -> HarmClassifier:
+    return get_classifier()
+
+
+def score(clf: HarmClassifier, text: str) -> dict[str, float]:
+    return clf.classify([text])[0]["scores"]
+
+
+def item(i: int, text: str) -> Item:
+    return Item(Content(id=str(i), kind=ContentKind.POST, text=text), normalise(text))
+
+
+def test_registered_and_versioned(clf: HarmClassifier) -> None:
+    assert "harm" in registered()
+    det = create("harm")
+    assert det.name == "harm" and det.version.startswith("harm-v0")
+    assert set(clf.thresholds) == set(CATEGORIES)
+    assert all(0.0 < t < 1.0 for t in clf.thresholds.values())
+
+
+def test_classify_output_shape() -> None:
+    out = classify(["hello there", "I will find you and kill you"])
+    assert len(out) == 2
+    for r in out:
+        assert set(r) == {"scores", "labels"}
+        assert set(r["scores"]) >= {"hate", "violence", "harassment"}
+        assert all(0.0 <= p <= 1.0 for p in r["scores"].values())
+        assert set(r["labels"]) <= set(r["scores"])
+    assert "violence" in out[1]["labels"]
+
+
+def test_hateful_scores_above_neutral_mention_of_same_group(clf: HarmClassifier) -> None:
+    pairs = [
+        ("Muslims are vermin and should be driven out of this country.",
+         "Muslims in our town organised a food drive for the flood victims."),
+        ("Jews control the banks and are poisoning our nation.",
+         "My Jewish neighbours invited us to their Passover dinner."),
+        ("Gay people are disgusting perverts who should not be allowed near children.",
+         "My brother and his husband just adopted a baby girl."),
+    ]
+    for hateful, neutral in pairs:
+        h, n = score(clf, hateful)["hate"], score(clf, neutral)["hate"]
+        assert h > n + 0.3, (hateful, h, n)
+    assert score(clf, pairs[0][0])["hate"] >= clf.thresholds["hate"]
+
+
+def test_direct_threat_vs_figurative_kill(clf: HarmClassifier) -> None:
+    threat = score(clf, "I will find you and kill you")["violence"]
+    album = score(clf, "this album kills")["violence"]
+    assert threat >= clf.thresholds["violence"]
+    assert album < clf.thresholds["violence"]
+    assert threat > album + 0.3
+
+
+def test_harassment_vs_disagreement(clf: HarmClassifier) -> None:
+    abuse = score(clf, "You are a pathetic worthless loser and everyone here hates you.")["harassment"]
+    civil = score(clf, "I disagree with your point about the budget, but thanks for explaining.")["harassment"]
+    assert abuse > civil + 0.3
+
+
+def test_empty_text_scores_zero(clf: HarmClassifier) -> None:
+    for text in ("", "   \n\t"):
+        r = clf.classify([text])[0]
+        assert r["scores"] == {c: 0.0 for c in clf.categories}
+        assert r["labels"] == []
+
+
+def test_one_megabyte_text_is_truncated_not_fatal(clf: HarmClassifier) -> None:
+    big = "I really love the weather here. " * 33_000  # ~1 MB
+    assert len(big) >= 1_000_000
+    sigs = clf.detect([item(1, big)])[0]
+    assert len(sigs) == len(clf.categories)
+    assert all(s.evidence["truncated"] for s in sigs)
+    assert all(0.0 <= s.score <= 1.0 for s in sigs)
+    assert clf.classify(["x" * 1_000_000])[0]["scores"]
+
+
+def test_detect_emits_every_category_with_evidence(clf: HarmClassifier) -> None:
+    texts = ["Have a lovely day everyone!", "I will find you and kill you", ""]
+    out = clf.detect([item(i, t) for i, t in enumerate(texts)])
+    assert len(out) == 3
+    for sigs in out:
+        assert [s.category for s in sigs] == list(clf.categories)
+        for s in sigs:
+            assert s.detector == "harm" and s.detector_version == clf.version
+            assert set(s.evidence) == {"threshold", "over_threshold", "truncated"}
+            assert s.evidence["over_threshold"] == (s.score >= s.evidence["threshold"])
+    assert not any(s.evidence["over_threshold"] for s in out[0])
+    assert all(s.score == 0.0 for s in out[2])
+
+
+def test_batch_equals_one_by_one(clf: HarmClassifier) -> None:
+    texts = [
+        "Good morning!", "I will find you and kill you", "this album kills",
+        "Immigrants are ruining everything, send them all back.", "", "word " * 400,
+        "You're an idiot and nobody likes you.", "Vaccines are safe and effective.",
+    ]
+    batched = clf.classify(texts)
+    single = [clf.classify([t])[0] for t in texts]
+    for b, s in zip(batched, single):
+        assert b["labels"] == s["labels"]
+        assert np.allclose([b["scores"][c] for c in clf.categories],
+                           [s["scores"][c] for c in clf.categories], atol=1e-5)
+
+
+def test_threshold_override() -> None:
+    strict = HarmClassifier(thresholds={"violence": 0.999999})
+    assert strict.thresholds["violence"] == 0.999999
+    assert "violence" not in strict.classify(["this album kills"])[0]["labels"]

@@ -1,0 +1,382 @@
+"""Fit and evaluate the fact-check matcher's fusion on CLEF CheckThat! 2020 Task 2 (English).
+
+    .venv/bin/python training/eval_claims.py            # fit on train, report train and dev
+    .venv/bin/python training/eval_claims.py --no-write # report only
+
+Data: ../shared/data/claims/clef2020-task2-en (tweets -> 10,375 Snopes verified claims; research
+use only). Only train and dev are read; the test split is never looked for.
+
+What it does:
+1. builds a `ClaimIndex` over the verified claims (claim text = `vclaim`, headline = `title`),
+   with the bundled ONNX MiniLM (embeddings cached under training/cache/, keyed by text);
+2. computes the re-ranking features for the top-30 BM25 and top-30 dense candidates of every
+   train and dev tweet, twice: with the whole collection, and with the tweet's true claim(s)
+   hidden ("open world": the post repeats nothing we know, so every candidate is wrong);
+3. fits the logistic regression (numpy IRLS, L2) on train, both variants: "titled" (headline
+   features) and "untitled" (the same features computed as if claims had no headline);
+4. prints MAP@5, MRR, recall@1 and @5 for BM25, dense, reciprocal-rank fusion and the hybrid;
+5. picks the two operating thresholds on dev top-1 scores, closed and open world pooled:
+   "suggest" (precision >= 0.80) and "auto" (precision >= 0.95);
+6. writes models/factcheck/fusion.json (unless --no-write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from tidebreak.embed import get_encoder  # noqa: E402
+from tidebreak.factcheck.claimreview import FactCheck  # noqa: E402
+from tidebreak.factcheck.index import (  # noqa: E402
+    FEATURES,
+    ClaimIndex,
+    Fusion,
+    FusionModel,
+    _encoder_id,
+)
+
+DATA = ROOT.parent / "shared" / "data" / "claims" / "clef2020-task2-en"
+CACHE = ROOT / "training" / "cache"
+OUT = ROOT / "models" / "factcheck"
+FUSION_VERSION = "2026.11.1"
+TARGETS = {"suggest": 0.80, "auto": 0.95}
+
+
+class CachedEncoder:
+    """Wraps the ONNX encoder with an on-disk cache keyed by sha1(text)."""
+
+    def __init__(self, path: Path) -> None:
+        self.inner = get_encoder()
+        self.encoder_id = _encoder_id(self.inner)
+        self.path = path
+        self.cache: dict[str, np.ndarray] = {}
+        for p in sorted(path.parent.glob("emb_*.npz")):
+            z = np.load(p)
+            self.cache.update(zip(z["keys"].tolist(), z["vecs"]))
+        self.new: dict[str, np.ndarray] = {}
+
+    def encode(self, texts, batch_size: int = 64) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        missing = sorted({(k, t) for k, t in zip(keys, texts) if k not in self.cache})
+        if missing:
+            vecs = self.inner.encode([t for _, t in missing])
+            for (k, _), v in zip(missing, vecs):
+                self.cache[k] = v
+                self.new[k] = v
+            self.flush()
+        return np.stack([self.cache[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+
+    def flush(self) -> None:
+        if self.new:
+            old = {}
+            if self.path.is_file():
+                z = np.load(self.path)
+                old = dict(zip(z["keys"].tolist(), z["vecs"]))
+            old.update(self.new)
+            np.savez(self.path, keys=np.array(list(old)), vecs=np.stack(list(old.values())))
+            self.new = {}
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f, delimiter="\t"))[1:]
+
+
+def load_split(split: str) -> tuple[list[str], list[str], dict[str, set[str]]]:
+    rows = read_tsv(DATA / split / "tweets.queries.tsv")
+    qrels: dict[str, set[str]] = {}
+    for line in (DATA / split / "tweet-vclaim-pairs.qrels").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] != "0":
+            qrels.setdefault(parts[0], set()).add(parts[2])
+    ids = [r[0] for r in rows]
+    return ids, [r[1] for r in rows], qrels
+
+
+# ------------------------------------------------------------------------------ metrics
+
+def metrics(ranked: list[list[str]], gold: list[set[str]]) -> dict[str, float]:
+    ap, rr, r1, r5 = [], [], [], []
+    for lst, g in zip(ranked, gold):
+        hits, s, first = 0, 0.0, None
+        for k, c in enumerate(lst[:5], 1):
+            if c in g:
+                hits += 1
+                s += hits / k
+                first = first or k
+        ap.append(s / len(g))
+        rr.append(1.0 / first if first else 0.0)
+        r1.append(1.0 if lst[:1] and lst[0] in g else 0.0)
+        r5.append(len(set(lst[:5]) & g) / len(g))
+    return {"MAP@5": np.mean(ap), "MRR@5": np.mean(rr), "R@1": np.mean(r1), "R@5": np.mean(r5)}
+
+
+def fmt(name: str, m: dict[str, float]) -> str:
+    return f"  {name:<22}" + "  ".join(f"{k} {v:.3f}" for k, v in m.items())
+
+
+# ------------------------------------------------------------------------------ fitting
+
+def fit_lr(X: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> tuple:
+    mean = X.mean(0)
+    scale = X.std(0)
+    scale[scale < 1e-9] = 1.0
+    Z = np.column_stack([(X - mean) / scale, np.ones(len(X))])
+    w = np.zeros(Z.shape[1])
+    reg = np.full(Z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(Z @ w, -40, 40)))
+        g = Z.T @ (p - y) + reg * w
+        H = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(reg) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(H, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return mean, scale, w[:-1], float(w[-1])
+
+
+def fit_listwise(X: np.ndarray, y: np.ndarray, qid: np.ndarray, l2: float = 1.0,
+                 quadratic: bool = False) -> tuple:
+    """Conditional logit: softmax over each query's candidates, maximise the true ones' share."""
+    from scipy.optimize import minimize
+
+    mean = X.mean(0)
+    scale = X.std(0)
+    scale[scale < 1e-9] = 1.0
+    Z = Fusion(mean, scale, np.zeros(0), quadratic=quadratic).design(X)
+    groups = np.unique(qid[y > 0])
+    keep = np.isin(qid, groups)
+    Z, y, q = Z[keep], y[keep], qid[keep]
+    _, q = np.unique(q, return_inverse=True)
+    nq = q.max() + 1
+    npos = np.bincount(q, weights=y, minlength=nq)
+
+    def f(w):
+        s = Z @ w
+        m = np.full(nq, -np.inf)
+        np.maximum.at(m, q, s)
+        e = np.exp(s - m[q])
+        den = np.bincount(q, weights=e, minlength=nq)
+        p = e / den[q]
+        logz = np.log(den) + m
+        loss = -(np.sum(y * s) - np.sum(npos * logz)) / nq + 0.5 * l2 * w @ w / nq
+        # gradient: sum over groups of npos * E_p[x] - sum y x
+        g = (Z.T @ (p * npos[q] - y)) / nq + l2 * w / nq
+        return loss, g
+
+    res = minimize(f, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 500})
+    return mean, scale, res.x
+
+
+def fit_calibration(s: np.ndarray, qid: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    from tidebreak.factcheck.index import _best_other
+
+    other = _best_other(s, qid)
+    F = np.column_stack([s, s - other])
+    mean, scale, coef, intercept = fit_lr(F, y, l2=0.01)
+    # fold the standardisation into (a, b, c)
+    a, b = coef / scale
+    c = intercept - float(np.sum(coef * mean / scale))
+    return float(a), float(b), float(c)
+
+
+def untitled(idx: ClaimIndex) -> ClaimIndex:
+    """The same collection without headlines (the "untitled" variant's features)."""
+    fcs = [replace(f, title=None) for f in idx.factchecks]
+    return ClaimIndex(fcs, encoder=idx.encoder, fusion=idx.fusion, vectors=idx.vectors,
+                      encoder_id=idx.encoder_id)
+
+
+def collect(idx: ClaimIndex, texts, gold_pos, qv, exclude_gold: bool):
+    exclude = [sorted(g) for g in gold_pos] if exclude_gold else None
+    X, di, qi = idx.features(texts, query_vectors=qv, exclude=exclude)
+    y = np.array([1.0 if d in gold_pos[q] else 0.0 for d, q in zip(di, qi)])
+    return X, di, qi, y
+
+
+def rank_by(score, di, qi, nq, ids):
+    out = []
+    for i in range(nq):
+        sel = np.nonzero(qi == i)[0]
+        order = sel[np.argsort(-score[sel], kind="stable")]
+        out.append([ids[d] for d in di[order]])
+    return out
+
+
+def baselines(idx: ClaimIndex, texts, qv):
+    """Full-collection rankings for BM25, dense and RRF (k=60)."""
+    from tidebreak.factcheck.index import _query_matrix, clean_text, tokenize
+
+    cleaned = [clean_text(t) for t in texts]
+    Q = _query_matrix([tokenize(t) for t in cleaned], idx.vocab)
+    out = {}
+    B = np.asarray((Q @ idx.bm25f.weights).todense())
+    Bt = np.asarray((Q @ idx.bm25.weights).todense())
+    C = qv @ idx.vectors.T
+    D = np.maximum(C, qv @ idx.title_vectors.T) if idx.title_vectors is not None else C
+    ids = [f.claim_id for f in idx.factchecks]
+    for name, S in (("BM25 (claim)", Bt), ("BM25 (claim+title)", B), ("dense (claim)", C),
+                    ("dense (max claim,title)", D)):
+        top = np.argsort(-S, axis=1)[:, :100]
+        out[name] = (top, S)
+    rb = np.argsort(np.argsort(-B, axis=1), axis=1)
+    rd = np.argsort(np.argsort(-D, axis=1), axis=1)
+    rrf = 1.0 / (60 + rb) + 1.0 / (60 + rd)
+    out["RRF (BM25+dense)"] = (np.argsort(-rrf, axis=1)[:, :100], rrf)
+    return {k: [[ids[j] for j in row] for row in v[0]] for k, v in out.items()}
+
+
+def thresholds(top_scores: np.ndarray, top_correct: np.ndarray) -> dict[str, dict[str, float]]:
+    order = np.argsort(-top_scores)
+    s, c = top_scores[order], top_correct[order]
+    prec = np.cumsum(c) / np.arange(1, len(c) + 1)
+    out = {}
+    for name, target in TARGETS.items():
+        # the lowest threshold at which precision of everything above stays >= target
+        ok = np.nonzero(prec >= target)[0]
+        if len(ok) == 0:
+            out[name] = {"threshold": 1.0, "precision": float("nan"), "recall": 0.0}
+            continue
+        # walk down while precision holds
+        last = ok[-1]
+        for j in range(len(prec)):
+            if prec[j] < target and j > 0 and np.all(prec[j:] < target):
+                last = j - 1
+                break
+        t = float(s[last])
+        sel = top_scores >= t
+        out[name] = {
+            "threshold": round(t, 4),
+            "precision": float(top_correct[sel].mean()),
+            "recall": float(top_correct[sel].sum() / max(1, top_correct.sum())),
+            "n_over": int(sel.sum()),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--quadratic", action="store_true")
+    args = ap.parse_args()
+    t0 = time.time()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    enc = CachedEncoder(CACHE / "emb_eval.npz")
+    rows = read_tsv(DATA / "verified_claims.docs.tsv")
+    fcs = [FactCheck(claim_id=r[0], claim=r[1], title=r[2] or None) for r in rows]
+    dummy = FusionModel("fit", {}, candidates=30)
+    idx = ClaimIndex(fcs, encoder=enc, fusion=dummy)
+    idx_u = untitled(idx)
+    pos = {f.claim_id: i for i, f in enumerate(fcs)}
+    ids = [f.claim_id for f in fcs]
+    print(f"index: {len(fcs)} claims, titled={idx.titled}, {time.time() - t0:.1f}s")
+
+    splits = {}
+    for split in ("train", "dev"):
+        qids, texts, qrels = load_split(split)
+        gold = [qrels.get(q, set()) for q in qids]
+        keep = [i for i, g in enumerate(gold) if g]
+        qids = [qids[i] for i in keep]
+        texts = [texts[i] for i in keep]
+        gold = [gold[i] for i in keep]
+        from tidebreak.factcheck.index import clean_text
+
+        qv = enc.encode([clean_text(t) for t in texts])
+        gold_pos = [{pos[g] for g in gs} for gs in gold]
+        splits[split] = (qids, texts, gold, gold_pos, qv)
+
+    fitted = {}
+    report: dict[str, dict] = {}
+    for variant, ix in (("titled", idx), ("untitled", idx_u)):
+        qids, texts, gold, gold_pos, qv = splits["train"]
+        Xc, dic, qic, yc = collect(ix, texts, gold_pos, qv, False)
+        Xo, dio, qio, yo = collect(ix, texts, gold_pos, qv, True)
+        mean, scale, coef = fit_listwise(Xc, yc, qic, l2=args.l2, quadratic=args.quadratic)
+        ranker = Fusion(mean, scale, coef, quadratic=args.quadratic)
+        s_all = np.concatenate([ranker.rank_score(Xc), ranker.rank_score(Xo)])
+        q_all = np.concatenate([qic, qio + len(texts)])
+        y = np.concatenate([yc, yo])
+        fitted[variant] = Fusion(mean, scale, coef, fit_calibration(s_all, q_all, y),
+                                 quadratic=args.quadratic)
+        print(f"[{variant}] fitted on {len(y)} train pairs ({int(y.sum())} positive); "
+              f"candidate recall on train {sum(1 for q in range(len(texts)) if yc[qic == q].any()) / len(texts):.3f}")
+
+    fusion = FusionModel(FUSION_VERSION, fitted, candidates=30)
+    for variant, ix in (("titled", idx), ("untitled", idx_u)):
+        report[variant] = {}
+        for split in ("train", "dev"):
+            qids, texts, gold, gold_pos, qv = splits[split]
+            print(f"\n== {split} ({len(texts)} tweets), {variant} collection")
+            if variant == "titled":
+                for name, ranked in baselines(ix, texts, qv).items():
+                    m = metrics(ranked, gold)
+                    report.setdefault("baselines", {}).setdefault(split, {})[name] = m
+                    print(fmt(name, m))
+            X, di, qi, y = collect(ix, texts, gold_pos, qv, False)
+            p = fusion.variants[variant].predict(X, qi)
+            m = metrics(rank_by(p, di, qi, len(texts), ids), gold)
+            report[variant][split] = {"metrics": m}
+            print(fmt(f"hybrid LR ({variant})", m))
+            # top-1 scores, closed world and open world (gold hidden)
+            top_s, top_c = [], []
+            for q in range(len(texts)):
+                sel = qi == q
+                j = np.argmax(p[sel])
+                top_s.append(p[sel][j])
+                top_c.append(y[sel][j])
+            Xo, dio, qio, yo = collect(ix, texts, gold_pos, qv, True)
+            po = fusion.variants[variant].predict(Xo, qio)
+            open_s = np.array([po[qio == q].max() for q in range(len(texts))])
+            s = np.concatenate([top_s, open_s])
+            c = np.concatenate([top_c, np.zeros(len(open_s))])
+            th = thresholds(s, c)
+            report[variant][split]["thresholds"] = th
+            # calibration: mean predicted vs observed in bins of top-1 score
+            bins = np.array([0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001])
+            cal = []
+            for lo, hi in zip(bins[:-1], bins[1:]):
+                sel = (s >= lo) & (s < hi)
+                if sel.any():
+                    cal.append((f"{lo:.1f}-{min(hi, 1):.1f}", int(sel.sum()),
+                                round(float(s[sel].mean()), 3), round(float(c[sel].mean()), 3)))
+            report[variant][split]["calibration"] = cal
+            print(f"  top-1 calibration (bin, n, mean score, observed precision): {cal}")
+            for name, t in th.items():
+                print(f"  threshold {name} (target precision {TARGETS[name]}): {t}")
+
+    if not args.no_write:
+        OUT.mkdir(parents=True, exist_ok=True)
+        th = report["titled"]["dev"]["thresholds"]
+        doc = {
+            "version": FUSION_VERSION,
+            "features": list(FEATURES),
+            "candidates": 30,
+            "fitted_on": "CLEF CheckThat! 2020 Task 2 English, train split (800 tweets), "
+                         "candidates with and without the true claim; checked on dev",
+            "variants": {k: v.to_json() for k, v in fitted.items()},
+            "thresholds": {k: v["threshold"] for k, v in th.items()},
+            "threshold_targets": TARGETS,
+            "report": report,
+        }
+        (OUT / "fusion.json").write_text(json.dumps(doc, indent=1, default=float) + "\n")
+        print(f"\nwrote {OUT / 'fusion.json'}")
+    enc.flush()
+    print(f"done in {time.time() - t0:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
