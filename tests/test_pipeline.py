@@ -240,3 +240,49 @@ def test_racing_processes_record_one_decision(engine, clock) -> None:  # type: i
     assert (c["decisions"], c["ledger"], c["strikes"]) == (1, 1, 1)
     with Session(engine) as s:
         assert ledger.verify(s)[1] is None
+
+
+def test_a_reviewer_removal_is_enforced_recorded_and_banked(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.model import Action
+
+    p = make_pipeline(engine, clock)
+    p.process(post("p1", "borderline remark about them all being rats [hate=0.75]"))
+    out = p.decide_by_human("p1", reviewer="r1", actions=[Action(ActionType.REMOVE)],
+                            category="hate", ground="CS 3.1 Hate speech",
+                            notice="Removed as hate speech.", key="task:1")
+    d = out.decision
+    assert (d.action, d.decided_by, d.categories) == (ActionType.REMOVE, "reviewer:r1", ("hate",))
+    assert p.decide_by_human("p1", reviewer="r1", actions=[Action(ActionType.REMOVE)],
+                             category="hate", ground="CS 3.1 Hate speech", key="task:1").duplicate
+    with Session(engine) as s:
+        assert s.get(ContentRow, ("default", "p1")).state == "removed"
+        assert s.execute(select(func.count()).select_from(StrikeRow)).scalar_one() == 1
+        assert s.execute(select(ReviewTaskRow.status)).scalars().all() == ["done"]
+        assert ledger.verify(s)[1] is None
+    # The reviewer's removal fed the bank: a copy posted later is caught at once.
+    copy = p.process(post("p2", "Borderline remark about them ALL being rats!!", author="u7")).decision
+    assert copy.action == ActionType.REMOVE
+    assert any(s.detector == "bank" for s in copy.signals)
+
+
+def test_a_reviewer_can_restore_an_automated_removal_and_its_strike_is_lifted(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = make_pipeline(engine, clock)
+    p.process(post("p1", "this album kills [violence=0.95]"))
+    out = p.decide_by_human("p1", reviewer="r2", actions=[], category="violence",
+                            ground="CS 2.1 Violence: not a threat (figurative language)")
+    assert out.decision.action == ActionType.NONE
+    with Session(engine) as s:
+        row = s.get(ContentRow, ("default", "p1"))
+        assert (row.state, row.reach) == ("visible", 1.0)
+        assert s.execute(select(StrikeRow.revoked)).scalars().all() == [True]
+
+
+def test_a_human_decision_needs_known_content_and_a_clause(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.pipeline import InvalidDecision
+
+    p = make_pipeline(engine, clock)
+    with pytest.raises(UnknownContent):
+        p.decide_by_human("nope", reviewer="r1", actions=[], category="hate", ground="CS 3.1")
+    p.process(post("p1", "hello"))
+    with pytest.raises(InvalidDecision, match="clause"):
+        p.decide_by_human("p1", reviewer="r1", actions=[], category="hate", ground=" ")

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from tidebreak.model import Content, ContentKind, Event, EventType
+from tidebreak.model import SUBMITTABLE_EVENTS, Content, ContentKind, Event, EventType
 from tidebreak.text.validate import TextRejected, TextTooLong, check_text, decode_utf8
 
 MAX_ID_LEN = 256
@@ -84,9 +84,12 @@ def parse_event(obj: Any, *, max_text_bytes: int = 65536, now: datetime | None =
     raw_type = obj.get("type", default_type.value)
     try:
         etype = EventType(raw_type)
-    except ValueError:
+        if etype not in SUBMITTABLE_EVENTS:
+            raise ValueError
+    except (ValueError, TypeError):
         raise InvalidInput(
-            f"field 'type' must be one of {', '.join(t.value for t in EventType)}, got {raw_type!r:.40}"
+            f"field 'type' must be one of {', '.join(t.value for t in SUBMITTABLE_EVENTS)}, "
+            f"got {raw_type!r:.40}"
         ) from None
     content_id = _str_field(obj, "id", required=True)
     assert content_id is not None

@@ -29,6 +29,11 @@ class EventType(StrEnum):
     EDIT = "content.edit"
     DELETE = "content.delete"
     REPORT = "report"
+    REVIEW = "review.decision"  # a person's decision; recorded by tidebreak, never submitted
+
+
+# What platforms may submit; the rest are recorded by tidebreak itself.
+SUBMITTABLE_EVENTS = (EventType.CREATE, EventType.EDIT, EventType.DELETE, EventType.REPORT)
 
 
 class ActionType(StrEnum):

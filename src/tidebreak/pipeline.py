@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tidebreak import ledger, metrics
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.content import apply_to_content
-from tidebreak.enforce.strikes import active_strikes, add_strike
+from tidebreak.enforce.strikes import active_strikes, add_strike, revoke_strikes_for
 from tidebreak.model import (
+    CATEGORIES,
     Action,
     ActionType,
     Content,
@@ -39,7 +40,8 @@ from tidebreak.model import (
     strongest,
 )
 from tidebreak.policy import PolicySet
-from tidebreak.review.queue import open_task
+from tidebreak.review.queue import close_tasks, open_task
+from tidebreak.store.bank import add_entry
 from tidebreak.store.decisions import decision_from_dict
 from tidebreak.store.schema import (
     ActorRow,
@@ -64,6 +66,10 @@ class UnknownContent(PipelineError):
 
 class OutOfOrder(PipelineError):
     status = 409
+
+
+class InvalidDecision(PipelineError):
+    status = 400
 
 
 class _AlreadyRecorded(Exception):
@@ -263,35 +269,94 @@ class Pipeline:
             )
             row = self._upsert_content(s, ev, content, row, now)
             self._ensure_actor_and_group(s, content, now)
-            newly_removed = apply_to_content(row, decision, ev.type)
-            row.last_decision_id = decision.id
-            if newly_removed and content.author:
-                add_strike(s, self.tenant, content.author, decision, now, self.strike_days)
-            for a in actions:
-                if a.type == ActionType.REVIEW:
-                    hit = next(h for h in outcome_hits if a in h.actions)
-                    open_task(s, tenant=self.tenant, content_id=content.id, decision_id=decision.id,
-                              queue=a.queue, priority=float(a.priority or 0), reason=hit.rule_id,
-                              now=now)
-            payload = decision.to_dict()
-            s.add(DecisionRow(id=decision.id, tenant=self.tenant, event_id=ev.event_id,
-                              content_id=content.id, action=decision.action.value,
-                              categories=list(decision.categories), rules=decision.rules,
-                              policy_version=decision.policy_version, decided_by=decision.decided_by,
-                              created_at=now, payload=payload))
-            for h in shadow_hits:
-                s.add(ShadowDecisionRow(tenant=self.tenant, decision_id=decision.id,
-                                        content_id=content.id, rule_id=h.rule_id,
-                                        policy_version=h.policy_version or decision.policy_version,
-                                        action=strongest(h.actions).value, created_at=now,
-                                        payload=h.to_dict()))
-            s.add(EventRow(tenant=self.tenant, event_id=ev.event_id, type=ev.type.value,
-                           content_id=content.id, received_at=ev.received_at,
-                           payload=_event_payload(ev), decision_id=decision.id))
-            ledger.append(s, tenant=self.tenant, kind="decision", subject=content.id,
-                          actor=decision.decided_by, payload=_ledger_payload(decision, ev),
-                          at=now)
+            self._enforce_and_record(s, decision, ev, row, now)
         return decision
+
+    def _enforce_and_record(self, s: Session, decision: Decision, ev: Event, row: ContentRow,
+                            now: datetime) -> None:
+        """Enforce a decision and record it (decision row, shadow hits, event, ledger entry), in
+        the caller's transaction. Automated and human decisions both come through here."""
+        newly_removed = apply_to_content(row, decision, ev.type)
+        row.last_decision_id = decision.id
+        if newly_removed and row.author_id:
+            add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
+        for a in decision.actions:
+            if a.type == ActionType.REVIEW:
+                hit = next(h for h in decision.reasons if a in h.actions)
+                open_task(s, tenant=self.tenant, content_id=row.id, decision_id=decision.id,
+                          queue=a.queue, priority=float(a.priority or 0), reason=hit.rule_id,
+                          now=now)
+        s.add(DecisionRow(id=decision.id, tenant=self.tenant, event_id=ev.event_id,
+                          content_id=row.id, action=decision.action.value,
+                          categories=list(decision.categories), rules=decision.rules,
+                          policy_version=decision.policy_version, decided_by=decision.decided_by,
+                          created_at=now, payload=decision.to_dict()))
+        for h in decision.shadow:
+            s.add(ShadowDecisionRow(tenant=self.tenant, decision_id=decision.id,
+                                    content_id=row.id, rule_id=h.rule_id,
+                                    policy_version=h.policy_version or decision.policy_version,
+                                    action=strongest(h.actions).value, created_at=now,
+                                    payload=h.to_dict()))
+        s.add(EventRow(tenant=self.tenant, event_id=ev.event_id, type=ev.type.value,
+                       content_id=row.id, received_at=ev.received_at,
+                       payload=_event_payload(ev), decision_id=decision.id))
+        ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
+                      actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
+
+    # -- human decisions ----------------------------------------------------------------------
+
+    def decide_by_human(self, content_id: str, *, reviewer: str, actions: Sequence[Action],
+                        category: str, ground: str, notice: str = "", note: str | None = None,
+                        key: str | None = None, bank: bool = True) -> Outcome:
+        """Record a reviewer's decision on stored content through the same enforcement and
+        ledger as automation. It replaces the item's state (so "no action" on an automated
+        removal restores it and lifts the strike it caused); a removal is banked so copies are
+        caught. `key` makes the call idempotent (e.g. "task:42")."""
+        if category not in CATEGORIES:
+            raise InvalidDecision(f"unknown category {category!r}")
+        if not ground.strip():
+            raise InvalidDecision("a human decision must cite the policy clause (ground)")
+        now = self.clock()
+        event_id = f"review:{key}" if key else f"review:{uuid.uuid4().hex}"
+        try:
+            with self.sessions() as s, s.begin():
+                if s.get(EventRow, (self.tenant, event_id)) is not None:
+                    raise _AlreadyRecorded
+                row = s.get(ContentRow, (self.tenant, content_id))
+                if row is None:
+                    raise UnknownContent(f"no content {content_id!r}")
+                acts = tuple(a for a in actions if a.type != ActionType.NONE)
+                hit = RuleHit(rule_id=f"human:{category}", category=category,
+                              actions=acts or (Action(ActionType.NONE),), ground=ground,
+                              notice=notice, severity="medium",
+                              policy_version=self.policy.active.version)
+                decision = Decision(
+                    id=uuid.uuid4().hex, event_id=event_id, content_id=content_id,
+                    action=strongest(acts), actions=acts,
+                    categories=(category,) if acts else (), reasons=(hit,), shadow=(),
+                    signals=(), policy_id=self.policy.active.id,
+                    policy_version=self.policy.active.version, model_versions={},
+                    decided_by=f"reviewer:{reviewer}", created_at=now, note=note)
+                content = Content(id=row.id, kind=ContentKind(row.kind), text=row.text,
+                                  author=row.author_id, group=row.group_id)
+                ev = Event(event_id=event_id, type=EventType.REVIEW, content=content,
+                           received_at=now, reporter=reviewer)
+                was_removed = row.state == "removed"
+                self._enforce_and_record(s, decision, ev, row, now)
+                if was_removed and row.state != "removed":
+                    revoke_strikes_for(s, self.tenant, content_id)
+                close_tasks(s, tenant=self.tenant, content_id=content_id, by=reviewer, now=now)
+                if bank and ActionType.REMOVE in {a.type for a in acts} and row.norm_key.strip():
+                    add_entry(s, tenant=self.tenant, text=row.text, bank="reviewed-removals",
+                              category=category, added_by=f"reviewer:{reviewer}", now=now,
+                              source_content_id=content_id, note=ground)
+        except (IntegrityError, _AlreadyRecorded):
+            first = self._known_events([event_id]).get(event_id)
+            if first is None:
+                raise
+            return Outcome(first, duplicate=True)
+        metrics.DECISIONS.labels(decision.action.value).inc()
+        return Outcome(decision, duplicate=False)
 
     def _upsert_content(self, s: Session, ev: Event, content: Content, row: ContentRow | None,
                         now: datetime) -> ContentRow:

@@ -24,7 +24,7 @@ from tidebreak.auth import Principal, authenticate
 from tidebreak.auth.roles import allowed
 from tidebreak.config import Settings
 from tidebreak.ingest import InvalidInput, parse_event
-from tidebreak.model import EventType
+from tidebreak.model import SUBMITTABLE_EVENTS, EventType
 from tidebreak.pipeline import Pipeline, PipelineError
 from tidebreak.store.decisions import history
 from tidebreak.store.schema import ContentRow
@@ -50,7 +50,7 @@ CONTENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "id": {"type": "string", "maxLength": 256},
         "event_id": {"type": "string", "maxLength": 256},
-        "type": {"type": "string", "enum": [t.value for t in EventType]},
+        "type": {"type": "string", "enum": [t.value for t in SUBMITTABLE_EVENTS]},
         "kind": {"type": "string",
                  "enum": ["post", "comment", "ad", "group_description", "profile", "message"]},
         "text": {"type": "string"},

@@ -12,17 +12,23 @@ from tidebreak.store.schema import ContentRow
 
 
 def apply_to_content(row: ContentRow, decision: Decision, event_type: EventType) -> bool:
-    """Update `row` in place; return True when this decision newly removed it."""
+    """Update `row` in place; return True when this decision newly removed it.
+
+    A human decision (EventType.REVIEW) replaces the item's state outright: it can restore what
+    automation removed. Automated decisions never undo a removal."""
     if event_type == EventType.DELETE:
         row.state = ContentState.DELETED.value
         row.reach = 0.0
         return False
-    if row.state in (ContentState.REMOVED.value, ContentState.DELETED.value):
+    if row.state == ContentState.DELETED.value:
         return False
+    if row.state == ContentState.REMOVED.value and event_type != EventType.REVIEW:
+        return False
+    was_removed = row.state == ContentState.REMOVED.value
     types = {a.type for a in decision.actions}
     if ActionType.REMOVE in types:
         row.state, row.reach = ContentState.REMOVED.value, 0.0
-        return True
+        return not was_removed
     if event_type == EventType.REPORT and not decision.actions:
         return False  # a report that triggered nothing leaves the standing decision alone
     reach = 1.0

@@ -37,3 +37,14 @@ def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
                     expires_at=now + timedelta(days=days), revoked=False)
     session.add(row)
     return row
+
+
+def revoke_strikes_for(session: Session, tenant: str, content_id: str) -> int:
+    """Lift the strikes a removal of this item caused (it was restored)."""
+    rows = session.execute(
+        select(StrikeRow).where(StrikeRow.tenant == tenant, StrikeRow.content_id == content_id,
+                                StrikeRow.revoked.is_(False))
+    ).scalars().all()
+    for r in rows:
+        r.revoked = True
+    return len(rows)

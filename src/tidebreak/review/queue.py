@@ -30,3 +30,15 @@ def open_task(session: Session, *, tenant: str, content_id: str, decision_id: st
                          priority=priority, status="open", reason=reason, created_at=now)
     session.add(task)
     return task, True
+
+
+def close_tasks(session: Session, *, tenant: str, content_id: str, by: str, now: datetime) -> int:
+    """Close every open task on an item once a person has decided it."""
+    rows = session.execute(
+        select(ReviewTaskRow).where(ReviewTaskRow.tenant == tenant,
+                                    ReviewTaskRow.content_id == content_id,
+                                    ReviewTaskRow.status.in_(("open", "claimed")))
+    ).scalars().all()
+    for t in rows:
+        t.status, t.closed_at, t.claimed_by = "done", now, t.claimed_by or by
+    return len(rows)
