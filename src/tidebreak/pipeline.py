@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tidebreak import ledger, metrics
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.content import apply_to_content
+from tidebreak.enforce.hooks import Enforcement, Enforcer
 from tidebreak.enforce.strikes import active_strikes, add_strike, revoke_strikes_for
 from tidebreak.model import (
     CATEGORIES,
@@ -92,7 +93,8 @@ def utcnow() -> datetime:
 class Pipeline:
     def __init__(self, engine: Engine, detectors: Sequence[Detector], policy: PolicySet, *,
                  tenant: str = "default", strike_days: int = 90, clock: Clock = utcnow,
-                 before_batch: Sequence[Callable[[], None]] = ()) -> None:
+                 before_batch: Sequence[Callable[[], None]] = (),
+                 enforcers: Sequence[Enforcer] = ()) -> None:
         self.engine = engine
         self.detectors = list(detectors)
         self.policy = policy
@@ -102,6 +104,7 @@ class Pipeline:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.model_versions = {d.name: d.version for d in self.detectors}
         self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
+        self.enforcers = list(enforcers)  # see tidebreak.enforce.hooks
 
     # -- public -------------------------------------------------------------------------------
 
@@ -276,10 +279,14 @@ class Pipeline:
                             now: datetime) -> None:
         """Enforce a decision and record it (decision row, shadow hits, event, ledger entry), in
         the caller's transaction. Automated and human decisions both come through here."""
+        was_removed = row.state == "removed"
         newly_removed = apply_to_content(row, decision, ev.type)
+        restored = was_removed and row.state != "removed"
         row.last_decision_id = decision.id
         if newly_removed and row.author_id:
             add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
+        if restored:
+            revoke_strikes_for(s, self.tenant, row.id)
         for a in decision.actions:
             if a.type == ActionType.REVIEW:
                 hit = next(h for h in decision.reasons if a in h.actions)
@@ -302,6 +309,11 @@ class Pipeline:
                        payload=_event_payload(ev), decision_id=decision.id))
         ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
+        if self.enforcers:
+            e = Enforcement(session=s, tenant=self.tenant, decision=decision, event=ev,
+                            content=row, newly_removed=newly_removed, restored=restored, now=now)
+            for enforcer in self.enforcers:
+                enforcer(e)
 
     # -- human decisions ----------------------------------------------------------------------
 
@@ -341,10 +353,7 @@ class Pipeline:
                                   author=row.author_id, group=row.group_id)
                 ev = Event(event_id=event_id, type=EventType.REVIEW, content=content,
                            received_at=now, reporter=reviewer)
-                was_removed = row.state == "removed"
                 self._enforce_and_record(s, decision, ev, row, now)
-                if was_removed and row.state != "removed":
-                    revoke_strikes_for(s, self.tenant, content_id)
                 close_tasks(s, tenant=self.tenant, content_id=content_id, by=reviewer, now=now)
                 if bank and ActionType.REMOVE in {a.type for a in acts} and row.norm_key.strip():
                     add_entry(s, tenant=self.tenant, text=row.text, bank="reviewed-removals",

@@ -18,6 +18,7 @@ from tidebreak.config import Settings
 from tidebreak.detect import base as detectors
 from tidebreak.detect.bank import BankDetector
 from tidebreak.detect.base import Detector
+from tidebreak.enforce.hooks import Enforcer
 from tidebreak.pipeline import Clock, Pipeline, utcnow
 from tidebreak.policy import PolicySet, default_policy_path, load_policy
 from tidebreak.store import bank as bank_store
@@ -81,6 +82,12 @@ def build_detectors(names: Sequence[str], engine: Engine,
     return built, hooks
 
 
+# Enforcers every pipeline runs, in order (see tidebreak.enforce.hooks). Each part of the system
+# that reacts to decisions (penalties, group health, statements of reasons, webhooks) adds its
+# factory here.
+ENFORCERS: list[Callable[[Settings], Enforcer]] = []
+
+
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
                    detector_names: Sequence[str] | None = None) -> Pipeline:
@@ -88,7 +95,8 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
     tenant = tenant or settings.tenant
     dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant)
     return Pipeline(engine, dets, policy or load_policies(settings), tenant=tenant,
-                    strike_days=settings.strike_days, clock=clock, before_batch=hooks)
+                    strike_days=settings.strike_days, clock=clock, before_batch=hooks,
+                    enforcers=[factory(settings) for factory in ENFORCERS])
 
 
 def bundled_data(name: str) -> Path:
