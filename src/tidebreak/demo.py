@@ -36,9 +36,34 @@ def seed_banks(engine: Engine, tenant: str) -> int:
     return added
 
 
+def _against_labels(events: list, results: list) -> Table:
+    """How the decisions compare with the hand labels bundled with the sample."""
+    labels = {x["id"]: set(x["expected"]) for x in _jsonl("sample_labels.jsonl")}
+    acted: dict[str, set[str]] = {}
+    for ev, r in zip(events, results):
+        if isinstance(r, Outcome) and r.decision.action.value != "none":
+            acted.setdefault(ev.content.id, set()).update(r.decision.categories or {"review"})
+    t = Table("hand label", "items", "actioned", "share", title="Against the sample's hand labels")
+    cats = sorted({c for v in labels.values() for c in v})
+    for cat in cats:
+        ids = [i for i, v in labels.items() if cat in v]
+        hit = sum(1 for i in ids if i in acted)
+        t.add_row(cat, str(len(ids)), str(hit), f"{hit / len(ids):.0%}" if ids else "-")
+    benign = [i for i, v in labels.items() if not v]
+    fp = sum(1 for i in benign if i in acted)
+    t.add_row("benign (actioned = false positive)", str(len(benign)), str(fp),
+              f"{fp / len(benign):.0%}" if benign else "-")
+    return t
+
+
 def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, Counter]:
     tenant = settings.tenant
     banked = seed_banks(engine, tenant)
+    # --- accountability: the sample's ballot-measure committee is authorised for political ads ---
+    from tidebreak.accountability.ads import seed_authorisations
+
+    seed_authorisations(engine, tenant, str(bundled_data("ad_authorisations.jsonl")),
+                        datetime.now(timezone.utc))
     pipeline = build_pipeline(engine, settings, tenant=tenant)
     raw = _jsonl("sample_events.jsonl")
     events = [parse_event(obj, max_text_bytes=settings.max_text_bytes) for obj in raw]
@@ -71,6 +96,7 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
     console.print(t)
     for e in errors:
         console.print(f"refused: {e}", markup=False)
+    console.print(_against_labels(events, results))
     console.print("Explore: tidebreak decisions list | tidebreak decisions show ID | "
                   "tidebreak ledger verify | tidebreak serve")
     return {"action": by_action, "rule": by_rule, "kind": by_kind}

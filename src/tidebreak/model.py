@@ -72,6 +72,8 @@ CATEGORIES: dict[str, str] = {
     "voting_misinformation": "False or misleading claims about when, where, how or who may vote",
     "known_violating": "Copy or near-copy of content already removed (a bank match)",
     "spam": "Spam or scams",
+    "unauthorised_political_ad": "Political or issue ad from an advertiser not authorised for "
+                                 "them, or without its verified 'paid for by' line",
 }
 
 

@@ -311,7 +311,8 @@ class Pipeline:
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
         if self.enforcers:
             e = Enforcement(session=s, tenant=self.tenant, decision=decision, event=ev,
-                            content=row, newly_removed=newly_removed, restored=restored, now=now)
+                            content=row, newly_removed=newly_removed, restored=restored, now=now,
+                            policy=self.policy.active)
             for enforcer in self.enforcers:
                 enforcer(e)
 

@@ -63,6 +63,7 @@ BUILTIN_DETECTORS = {
     "bank": "tidebreak.detect.bank",
     "harm": "tidebreak.detect.harm",
     "factcheck": "tidebreak.detect.factcheck",
+    "political_ads": "tidebreak.accountability.ads",
 }
 
 
@@ -74,6 +75,8 @@ def build_detectors(names: Sequence[str], engine: Engine,
         if name not in detectors.registered() and name in BUILTIN_DETECTORS:
             importlib.import_module(BUILTIN_DETECTORS[name])
         det = detectors.create(name)
+        if hasattr(det, "bind_store"):  # detectors that read a table (e.g. ad authorisations)
+            det.bind_store(engine, tenant)
         if isinstance(det, BankDetector):
             sync = BankSync(det, engine, tenant)
             sync.refresh(force=True)
@@ -86,6 +89,24 @@ def build_detectors(names: Sequence[str], engine: Engine,
 # that reacts to decisions (penalties, group health, statements of reasons, webhooks) adds its
 # factory here.
 ENFORCERS: list[Callable[[Settings], Enforcer]] = []
+
+# --- accountability: one statement of reasons (and user notice) per restriction ---
+from tidebreak.accountability.sor import StatementEnforcer  # noqa: E402
+
+ENFORCERS.append(lambda settings: StatementEnforcer())
+
+# --- review: rank escalated tasks; record user reports and merge them into one task per item ---
+from tidebreak.review.enforcer import review_enforcer  # noqa: E402
+
+ENFORCERS.append(review_enforcer)
+
+# --- accounts, groups, reach: penalties from strikes, group health and stages, breaker release ---
+from tidebreak.enforce.breaker import BreakerEnforcer  # noqa: E402
+from tidebreak.enforce.groups import GroupEnforcer  # noqa: E402
+from tidebreak.enforce.penalties import PenaltyEnforcer  # noqa: E402
+
+ENFORCERS.extend([lambda settings: PenaltyEnforcer(), lambda settings: GroupEnforcer(),
+                  lambda settings: BreakerEnforcer()])
 
 
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,

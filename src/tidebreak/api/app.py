@@ -194,4 +194,21 @@ def create_app(engine: Engine, settings: Settings,
     def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # --- review: reports, appeals, queues and tasks (JSON) and the reviewer console (HTML) ---
+    from tidebreak.api.console import console_router
+    from tidebreak.api.review_api import review_router
+
+    app.include_router(review_router(engine, pipeline_for, principal, read_json))
+    app.include_router(console_router(engine, pipeline_for))
+
+    # --- accounts, groups, reach: distribution (bulk), engagement, standing, group health ---
+    from tidebreak.api.distribution import reach_router
+
+    app.include_router(reach_router(engine, pipeline_for, principal, read_json))
+
+    # --- accountability: auditor API, statements of reasons, notices, reports, ad impressions ---
+    from tidebreak.accountability.api import accountability_router
+
+    app.include_router(accountability_router(engine, settings, principal, read_json))
+
     return app

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
 
 from tidebreak.model import Decision, Event
 from tidebreak.store.schema import ContentRow
+
+if TYPE_CHECKING:
+    from tidebreak.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Enforcement:
     newly_removed: bool
     restored: bool  # a human decision lifted an earlier removal
     now: datetime
+    # The active policy that decided (its optional penalties/groups/breaker sections configure
+    # the enforcers). None only for callers that build an Enforcement by hand.
+    policy: Policy | None = None
 
 
 class Enforcer(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,3 +48,32 @@ def revoke_strikes_for(session: Session, tenant: str, content_id: str) -> int:
     for r in rows:
         r.revoked = True
     return len(rows)
+
+
+def active_strike_rows(session: Session, tenant: str, actor_id: str,
+                       now: datetime) -> list[StrikeRow]:
+    """The author's strikes that count now (not revoked, not decayed), oldest first."""
+    return list(session.execute(
+        select(StrikeRow).where(
+            StrikeRow.tenant == tenant, StrikeRow.actor_id == actor_id,
+            StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
+        .order_by(StrikeRow.created_at, StrikeRow.id)
+    ).scalars())
+
+
+def strike_ids_for_content(session: Session, tenant: str, content_id: str) -> set[int]:
+    """Every strike (revoked or not) that a removal of this item caused."""
+    return set(session.execute(
+        select(StrikeRow.id).where(StrikeRow.tenant == tenant, StrikeRow.content_id == content_id)
+    ).scalars())
+
+
+def strike_dict(r: StrikeRow) -> dict[str, object]:
+    return {"id": r.id, "category": r.category, "severity": r.severity, "content_id": r.content_id,
+            "decision_id": r.decision_id, "created_at": _iso(r.created_at),
+            "expires_at": _iso(r.expires_at), "revoked": r.revoked}
+
+
+def _iso(dt: datetime) -> str:
+    # SQLite hands back naive datetimes; everything tidebreak stores is UTC.
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).isoformat()

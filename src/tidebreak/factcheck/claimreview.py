@@ -115,6 +115,34 @@ class FactCheck:
         return {k: v for k, v in d.items() if v not in (None, [], "")}
 
 
+def from_dict(d: Mapping[str, Any]) -> FactCheck:
+    """Exact inverse of `FactCheck.to_dict` (used by saved indexes; no re-normalisation)."""
+    rating = d.get("rating", "unrated")
+    if rating not in RATINGS:
+        raise FactCheckError(f"claim {d.get('id')!r}: rating {rating!r} is not one of {RATINGS}")
+    return FactCheck(
+        claim_id=str(d["id"]),
+        claim=d["text"],
+        rating=rating,
+        original_rating=d.get("original_rating"),
+        rating_value=d.get("rating_value"),
+        best_rating=d.get("best_rating"),
+        worst_rating=d.get("worst_rating"),
+        rating_note=d.get("rating_note"),
+        publisher=d.get("publisher"),
+        publisher_url=d.get("publisher_url"),
+        url=d.get("url"),
+        date=d.get("date"),
+        language=d.get("language"),
+        appearances=tuple(d.get("appearances", ())),
+        topics=frozenset(d.get("topics", ())),
+        title=d.get("title"),
+        claim_author=d.get("claim_author"),
+        claim_date=d.get("claim_date"),
+        body=d.get("body"),
+    )
+
+
 # ------------------------------------------------------------------------------ ratings
 
 def _key(s: str) -> str:

@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import numpy as np
 from scipy import sparse
 
-from tidebreak.factcheck.claimreview import FactCheck, FactCheckError, dedupe, from_flat
+from tidebreak.factcheck.claimreview import FactCheck, FactCheckError, dedupe, from_dict
 
 INDEX_FORMAT = 1
 FUSION_FILE = "fusion.json"
@@ -292,7 +292,7 @@ def _best_other(s: np.ndarray, qid: np.ndarray) -> np.ndarray:
 class FusionModel:
     version: str
     variants: Mapping[str, Fusion]
-    thresholds: Mapping[str, float] = field(default_factory=dict)
+    thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # variant -> name -> t
     candidates: int = 30
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -313,7 +313,7 @@ class FusionModel:
         return cls(
             version=str(d.get("version", "0")),
             variants={k: Fusion.from_json(v) for k, v in d["variants"].items()},
-            thresholds={k: float(v) for k, v in d.get("thresholds", {}).items()},
+            thresholds={k: dict(v) for k, v in d.get("thresholds", {}).items()},
             candidates=int(d.get("candidates", 30)),
             raw=d,
         )
@@ -401,15 +401,17 @@ def _top(S: np.ndarray, n: int) -> np.ndarray:
     return np.argpartition(-S, n - 1, axis=1)[:, :n]
 
 
-def _ranks(S: np.ndarray, idx: np.ndarray, cap: int) -> np.ndarray:
-    """Rank (0-based) of S[r, idx[r, c]] within row r, counted up to cap."""
-    n = min(cap, S.shape[1])
+def _sorted_top(S: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n largest per row, best first."""
     top = _top(S, n)
-    topv = np.take_along_axis(S, top, 1)
-    order = np.argsort(-topv, axis=1)
-    top_sorted = np.take_along_axis(top, order, 1)
+    order = np.argsort(-np.take_along_axis(S, top, 1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, 1)
+
+
+def _ranks(top_sorted: np.ndarray, idx: np.ndarray, cap: int) -> np.ndarray:
+    """Rank (0-based) of each idx[r, c] within row r's sorted top list, `cap` if not in it."""
     out = np.full(idx.shape, cap, np.float64)
-    for r in range(S.shape[0]):
+    for r in range(idx.shape[0]):
         pos = {int(d): k for k, d in enumerate(top_sorted[r])}
         out[r] = [pos.get(int(d), cap) for d in idx[r]]
     return out
@@ -595,8 +597,11 @@ class ClaimIndex:
         D = np.maximum(C, Ct)
         n = len(self.factchecks)
         N = min(N, n)
-        top_b = _top(Bf, N)
-        top_d = _top(D, N)
+        R = min(100, n)
+        sorted_b = _sorted_top(Bf, R)
+        sorted_d = _sorted_top(D, R)
+        top_b = sorted_b[:, :N]
+        top_d = sorted_d[:, :N]
         cands = [np.unique(np.concatenate([top_b[i], top_d[i]])) for i in range(len(texts))]
         if exclude is not None:
             cands = [np.setdiff1d(c, ex) for c, ex in zip(cands, exclude)]
@@ -606,8 +611,8 @@ class ClaimIndex:
         for i, c in enumerate(cands):
             idx[i, : len(c)] = c
             valid[i, : len(c)] = True
-        rb = _ranks(Bf, idx, 100)
-        rd = _ranks(D, idx, 100)
+        rb = _ranks(sorted_b, idx, 100)
+        rd = _ranks(sorted_d, idx, 100)
         b = np.take_along_axis(B, idx, 1)
         bf = np.take_along_axis(Bf, idx, 1)
         c = np.take_along_axis(C, idx, 1)
@@ -715,7 +720,7 @@ class ClaimIndex:
         with open(d / "factchecks.jsonl", encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    fcs.append(from_flat(json.loads(line)))
+                    fcs.append(from_dict(json.loads(line)))
         vectors = np.load(d / "vectors.npy")
         tv = np.load(d / "title_vectors.npy") if (d / "title_vectors.npy").is_file() else None
         enc_id = _encoder_id(encoder) if encoder is not None else _default_encoder_id()

@@ -1,5 +1,14 @@
 """The audit ledger: an append-only, hash-chained record of every state change."""
 
-from tidebreak.ledger.chain import LedgerBreak, append, canonical_json, entry_hash, verify
+from tidebreak.ledger.chain import (
+    LedgerBreak,
+    anchor,
+    append,
+    canonical_json,
+    check_anchor,
+    entry_hash,
+    verify,
+)
 
-__all__ = ["LedgerBreak", "append", "canonical_json", "entry_hash", "verify"]
+__all__ = ["LedgerBreak", "anchor", "append", "canonical_json", "check_anchor", "entry_hash",
+           "verify"]

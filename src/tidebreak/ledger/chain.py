@@ -98,3 +98,34 @@ def verify(session: Session) -> tuple[int, LedgerBreak | None]:
         return n, LedgerBreak(n + 1 if head.seq > n else head.seq,
                               f"chain head says {head.seq} entries but {n} are whole (deleted at the end?)")
     return n, None
+
+
+# -- anchors: the chain head, for a third party to hold ------------------------------------------
+
+
+def anchor(session: Session, now: datetime) -> dict[str, Any]:
+    """The chain head (sequence number and hash) with a timestamp, after verifying the whole
+    chain. Whoever holds anchors can later prove that no entry up to `seq` was changed, even if
+    someone rewrote the chain and its head consistently. Raises ValueError on a broken chain."""
+    n, broken = verify(session)
+    if broken is not None:
+        raise ValueError(f"ledger broken at {broken}: refusing to anchor it")
+    head = session.get(LedgerHeadRow, 1)
+    return {"anchor_version": 1, "seq": n, "hash": head.hash if head else GENESIS,
+            "anchored_at": now.isoformat()}
+
+
+def check_anchor(session: Session, anchor_: dict[str, Any]) -> LedgerBreak | None:
+    """None when the entry the anchor names is still in the chain with the anchored hash."""
+    try:
+        seq, digest = int(anchor_["seq"]), str(anchor_["hash"])
+    except (KeyError, TypeError, ValueError):
+        return LedgerBreak(0, "not an anchor (needs 'seq' and 'hash')")
+    if seq == 0:
+        return None if digest == GENESIS else LedgerBreak(0, "anchor of an empty chain with a hash")
+    row = session.get(LedgerEntryRow, seq)
+    if row is None:
+        return LedgerBreak(seq, "anchored entry is missing")
+    if row.hash != digest:
+        return LedgerBreak(seq, "hash differs from the anchored one (chain rewritten)")
+    return None

@@ -19,6 +19,7 @@ from typing import Iterable, Mapping, Sequence
 
 from tidebreak.model import Action, Context, ContentKind, PolicyOutcome, RuleHit, Signal
 from tidebreak.policy.expr import Condition, Env
+from tidebreak.policy.sections import Sections
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,11 @@ class Policy:
     """One version of one policy file, compiled. Immutable after loading; safe to share."""
 
     __slots__ = ("id", "version", "description", "mode", "digest", "rules", "thresholds", "source",
-                 "_static_actions")
+                 "sections", "_static_actions")
 
     def __init__(self, *, id: str, version: str, description: str, mode: str, digest: str,
-                 rules: Sequence[Rule], thresholds: Mapping[str, float], source: str = "") -> None:
+                 rules: Sequence[Rule], thresholds: Mapping[str, float], source: str = "",
+                 sections: Sections | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.id = id
@@ -155,6 +157,7 @@ class Policy:
         self.rules = tuple(rules)
         self.thresholds = dict(thresholds)
         self.source = source
+        self.sections = sections or Sections()  # penalties, groups, breaker (optional)
         # Most rules have no placeholders: build their Action tuples once.
         self._static_actions = {r.id: tuple(a.action for a in r.actions)
                                 for r in self.rules if not r.templated}

@@ -40,13 +40,15 @@ from tidebreak.model import CATEGORIES, Action, ActionType, ContentKind
 from tidebreak.policy.engine import (EVIDENCE_PLACEHOLDERS, MODES, RULE_PLACEHOLDERS, SEVERITIES,
                                      ActionSpec, Policy, Rule, Template)
 from tidebreak.policy.expr import Condition, ConditionError, compile_condition
+from tidebreak.policy.sections import PARSERS as SECTION_PARSERS
+from tidebreak.policy.sections import Sections
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _QUEUE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
-TOP_KEYS = ("policy", "version", "description", "mode", "thresholds", "rules")
+TOP_KEYS = ("policy", "version", "description", "mode", "thresholds", "rules", *SECTION_PARSERS)
 RULE_KEYS = ("id", "category", "severity", "description", "when", "actions", "ground", "notice",
              "shadow", "applies_to", "stop")
 RULE_REQUIRED = ("id", "category", "severity", "when", "actions", "ground")
@@ -219,11 +221,14 @@ class _Checker:
                 mode = m
         thresholds = self._thresholds(top["thresholds"][1]) if "thresholds" in top else {}
         rules = self._rules(top["rules"][1], thresholds) if "rules" in top else []
+        # Optional sections (penalties, groups, breaker): see tidebreak.policy.sections.
+        sections = Sections(**{name: parse(self, top[name][1])
+                               for name, parse in SECTION_PARSERS.items() if name in top})
         if self.errors or pid is None or version is None:
             return None
         digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
         return Policy(id=pid, version=version, description=description, mode=mode, digest=digest,
-                      rules=rules, thresholds=thresholds, source=self.name)
+                      rules=rules, thresholds=thresholds, source=self.name, sections=sections)
 
     def _thresholds(self, node: Node) -> dict[str, float]:
         m = self.mapping(node, "thresholds")

@@ -1,33 +1,73 @@
-"""Review tasks. Many escalations of one item merge into one open task (highest priority wins)."""
+"""Review tasks and queues.
+
+Many escalations of one item merge into one open task per queue (the higher priority wins); user
+reports merge into whatever task is open on the item (see review.reports). Every task carries its
+ranking inputs (severity, predicted reach, confidence gap) and its service-level due time.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from tidebreak.store.schema import ReviewTaskRow
+from tidebreak.review import priority as prio
+from tidebreak.store.schema import ContentRow, ReviewQueueRow, ReviewTaskRow
 
 DEFAULT_QUEUE = "general"
+REPORTS_QUEUE = "reports"
+APPEALS_QUEUE = "appeals"
+ESCALATIONS_QUEUE = "escalations"
+OPEN_STATES = ("open", "claimed")
 
 
-def open_task(session: Session, *, tenant: str, content_id: str, decision_id: str, queue: str | None,
-              priority: float, reason: str, now: datetime) -> tuple[ReviewTaskRow, bool]:
-    """Create a task, or raise the priority of the open one for the same item and queue.
-    Returns (task, created)."""
+def sla_overrides(session: Session, tenant: str) -> dict[str, int]:
+    rows = session.execute(select(ReviewQueueRow.name, ReviewQueueRow.sla_minutes)
+                           .where(ReviewQueueRow.tenant == tenant)).all()
+    return {name: minutes for name, minutes in rows}
+
+
+def rescore(task: ReviewTaskRow, row: ContentRow | None, now: datetime) -> None:
+    """Recompute the task's priority from its stored inputs and the item's current reach."""
+    if row is not None:
+        velocity = 0.0
+        created = prio.aware(row.created_at)
+        if created is not None and row.shares:
+            velocity = row.shares / max((now - created).total_seconds() / 3600, 1 / 60)
+        task.reach = prio.predicted_reach(row.views or 0, velocity, task.report_count or 0)
+    task.priority = prio.priority(task.severity, task.reach, task.confidence_gap, task.trusted)
+
+
+def open_task(session: Session, *, tenant: str, content_id: str, decision_id: str | None,
+              queue: str | None, priority: float, reason: str, now: datetime,
+              kind: str = "escalation", severity: str = "medium",
+              score: float | None = None) -> tuple[ReviewTaskRow, bool]:
+    """Create a task, or merge into the open one for the same item and queue. Returns
+    (task, created). `priority` is the policy's hint; the stored priority is computed (see
+    review.priority) and never lower than an earlier escalation's."""
     queue = queue or DEFAULT_QUEUE
     existing = session.execute(
         select(ReviewTaskRow).where(
             ReviewTaskRow.tenant == tenant, ReviewTaskRow.content_id == content_id,
-            ReviewTaskRow.queue == queue, ReviewTaskRow.status.in_(("open", "claimed")))
+            ReviewTaskRow.queue == queue, ReviewTaskRow.status.in_(OPEN_STATES))
     ).scalar_one_or_none()
+    row = session.get(ContentRow, (tenant, content_id))
+    sev, gap = prio.severity_weight(severity), prio.confidence_gap(score)
     if existing is not None:
-        existing.priority = max(existing.priority, priority)
-        existing.decision_id = decision_id
+        existing.severity = max(existing.severity, sev)
+        existing.confidence_gap = max(existing.confidence_gap, gap)
+        if decision_id:
+            existing.decision_id = decision_id
+        rescore(existing, row, now)
         return existing, False
     task = ReviewTaskRow(tenant=tenant, content_id=content_id, decision_id=decision_id, queue=queue,
-                         priority=priority, status="open", reason=reason, created_at=now)
+                         priority=0.0, status="open", reason=reason, created_at=now, kind=kind,
+                         severity=sev, reach=1.0, confidence_gap=gap, report_count=0,
+                         trusted=False, graphic=False,
+                         due_at=prio.due_at(now, queue, sla_overrides(session, tenant)))
+    rescore(task, row, now)
     session.add(task)
     return task, True
 
@@ -37,8 +77,56 @@ def close_tasks(session: Session, *, tenant: str, content_id: str, by: str, now:
     rows = session.execute(
         select(ReviewTaskRow).where(ReviewTaskRow.tenant == tenant,
                                     ReviewTaskRow.content_id == content_id,
-                                    ReviewTaskRow.status.in_(("open", "claimed")))
+                                    ReviewTaskRow.status.in_(OPEN_STATES))
     ).scalars().all()
     for t in rows:
         t.status, t.closed_at, t.claimed_by = "done", now, t.claimed_by or by
+        t.lease_expires = None
     return len(rows)
+
+
+def waiting(tenant: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Tasks a reviewer may claim: open, or claimed under a lease that has run out."""
+    return and_(ReviewTaskRow.tenant == tenant, or_(
+        ReviewTaskRow.status == "open",
+        and_(ReviewTaskRow.status == "claimed", ReviewTaskRow.lease_expires < now)))
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    name: str
+    waiting: int
+    claimed: int
+    overdue: int
+    sla_minutes: int
+    sla: prio.SlaStatus
+
+    def to_dict(self) -> dict[str, object]:
+        return {"queue": self.name, "waiting": self.waiting, "claimed": self.claimed,
+                "overdue": self.overdue, "sla_minutes": self.sla_minutes,
+                "sla_status": self.sla.state, "oldest_minutes": self.sla.oldest_minutes}
+
+
+def summaries(session: Session, tenant: str, now: datetime) -> list[QueueSummary]:
+    """Counts and service-level status for every queue with open work (and every configured one)."""
+    live = and_(ReviewTaskRow.status == "claimed", ReviewTaskRow.lease_expires >= now)
+    rows = session.execute(
+        select(ReviewTaskRow.queue, func.count(),
+               func.sum(case((live, 1), else_=0)),
+               func.sum(case((ReviewTaskRow.due_at < now, 1), else_=0)),
+               func.min(ReviewTaskRow.created_at))
+        .where(ReviewTaskRow.tenant == tenant, ReviewTaskRow.status.in_(OPEN_STATES))
+        .group_by(ReviewTaskRow.queue)
+    ).all()
+    overrides = sla_overrides(session, tenant)
+    out = {q: (int(n) - int(c or 0), int(c or 0), int(o or 0), oldest) for q, n, c, o, oldest in rows}
+    for name in overrides:
+        out.setdefault(name, (0, 0, 0, None))
+    result = []
+    for name in sorted(out):
+        w, c, o, oldest = out[name]
+        target = prio.sla_minutes(name, overrides)
+        result.append(QueueSummary(name, w, c, o, target,
+                                   prio.sla_status(target, oldest, o, now)))
+    return result
+

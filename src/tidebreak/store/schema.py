@@ -179,6 +179,19 @@ class ReviewTaskRow(Base):
     lease_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added by 0004_review: what the task is, why it ranks where it does, and how it ended.
+    kind: Mapped[str] = mapped_column(String(16), default="escalation")  # escalation|report|appeal
+    severity: Mapped[float] = mapped_column(Float, default=2.0)
+    reach: Mapped[float] = mapped_column(Float, default=1.0)
+    confidence_gap: Mapped[float] = mapped_column(Float, default=1.0)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    graphic: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    excluded_reviewer: Mapped[str | None] = mapped_column(String(128))  # who may not decide it
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    clause: Mapped[str | None] = mapped_column(String(128))
+    outcome_decision_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_review_open", "tenant", "queue", "status", "priority"),
@@ -221,3 +234,298 @@ class ApiKeyRow(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- accountability: statements of reasons, ad authorisations, ad adjacency ---
+
+
+class StatementRow(Base):
+    """One DSA statement of reasons per restriction, with the user notice built from it.
+
+    `statement` holds exactly the fields sent to the Transparency Database (no personal data);
+    `notice` what the affected user is told. `content_id`/`subject_id` stay here, never in the
+    statement, so exports can drop them."""
+
+    __tablename__ = "statements_of_reasons"
+    puid: Mapped[str] = mapped_column(String(500), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    decision_id: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(16))  # content | account | group
+    subject_id: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64))  # internal category of the main reason
+    schema_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    statement: Mapped[dict] = mapped_column(JSON)
+    notice: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_sor_decision", "tenant", "decision_id"),
+        Index("ix_sor_created", "tenant", "created_at"),
+        Index("ix_sor_subject", "tenant", "subject_type", "subject_id"),
+    )
+
+
+class AdvertiserAuthorisationRow(Base):
+    """Advertisers allowed to run ads about social issues, elections or politics, with the
+    verified "paid for by" byline their ads must carry."""
+
+    __tablename__ = "advertiser_authorisations"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    advertiser: Mapped[str] = mapped_column(String(256), primary_key=True)
+    paid_for_by: Mapped[str] = mapped_column(String(256))
+    authorised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    authorised_by: Mapped[str] = mapped_column(String(128))
+
+
+class AdImpressionRow(Base):
+    """The adjacency ledger: one ad impression served next to one content item."""
+
+    __tablename__ = "ad_impressions"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    impression_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    ad_id: Mapped[str] = mapped_column(String(256))
+    advertiser: Mapped[str] = mapped_column(String(256))
+    content_id: Mapped[str] = mapped_column(String(256))
+    surface: Mapped[str | None] = mapped_column(String(64))
+    served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    spend_micros: Mapped[int] = mapped_column(BigInteger)  # spend x 1e6: exact sums, no floats
+    currency: Mapped[str] = mapped_column(String(3))
+
+    __table_args__ = (
+        Index("ix_impressions_advertiser", "tenant", "advertiser", "served_at"),
+        Index("ix_impressions_content", "tenant", "content_id"),
+    )
+
+
+# --- review ---
+# Tables of human review (tidebreak.review), created by migration 0004_review, which also adds
+# the review columns at the end of ReviewTaskRow.
+
+class ReviewReportRow(Base):
+    """One user report on an item; many reports on one item share its open task."""
+
+    __tablename__ = "review_reports"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    event_id: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(String(64))
+    reporter: Mapped[str | None] = mapped_column(String(256))
+    trusted_org: Mapped[str | None] = mapped_column(String(256))
+    statement: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_review_reports_content", "tenant", "content_id"),)
+
+
+class TrustedFlaggerRow(Base):
+    """A reporter whose reports jump the queue: a named organisation (DSA art. 22 style)."""
+
+    __tablename__ = "review_trusted_flaggers"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reporter: Mapped[str] = mapped_column(String(256), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(256))
+    added_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AppealRow(Base):
+    __tablename__ = "review_appeals"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    decision_id: Mapped[str] = mapped_column(String(64))  # the decision appealed
+    first_decider: Mapped[str] = mapped_column(String(128))  # its decided_by
+    appellant: Mapped[str] = mapped_column(String(256))
+    appellant_role: Mapped[str] = mapped_column(String(32))  # author | group_admin
+    statement: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open | reversed | maintained
+    task_id: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome_decision_id: Mapped[str | None] = mapped_column(String(64))
+    clause: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_review_appeals_content", "tenant", "content_id", "status"),)
+
+
+class ReviewQueueRow(Base):
+    """Per-queue service-level target; queues without a row use the defaults in review.priority."""
+
+    __tablename__ = "review_queues"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sla_minutes: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleUserRow(Base):
+    """A person who logs in to the console (API keys are for machines)."""
+
+    __tablename__ = "review_users"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blur_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    grayscale: Mapped[bool] = mapped_column(Boolean, default=False)
+    graphic_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSessionRow(Base):
+    """Server side of a signed session cookie: lets logout and disabling a user end it."""
+
+    __tablename__ = "review_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's id
+    tenant: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewSecretRow(Base):
+    """The key that signs console cookies when TIDEBREAK_SECRET_KEY is not set: one per
+    database, so every replica of the API accepts the others' cookies."""
+
+    __tablename__ = "review_secrets"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
+# --- accounts, groups, reach ---
+# Tables of tidebreak.enforce.penalties, .groups, .breaker and .distribution (migration 0005_reach).
+
+
+class PenaltyRow(Base):
+    """A penalty on an account: a decision with its reasons. Never deleted: lifting one (an
+    appeal restored the strike behind it) sets `lifted_at` and writes a ledger entry."""
+
+    __tablename__ = "account_penalties"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[str] = mapped_column(String(256))
+    penalty: Mapped[str] = mapped_column(String(16))  # warning | limited | suspended | banned
+    limits: Mapped[list] = mapped_column(JSON, default=list)
+    reach: Mapped[float] = mapped_column(Float, default=1.0)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: no end
+    rule: Mapped[str] = mapped_column(String(128))  # ladder step, immediate rule or group shutdown
+    ground: Mapped[str] = mapped_column(Text)
+    notice: Mapped[str] = mapped_column(Text, default="")
+    cause_content_id: Mapped[str | None] = mapped_column(String(256))
+    cause_group_id: Mapped[str | None] = mapped_column(String(256))
+    strike_ids: Mapped[list] = mapped_column(JSON, default=list)  # the strikes it counted
+    reasons: Mapped[dict] = mapped_column(JSON, default=dict)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str] = mapped_column(String(128))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_penalties_actor", "tenant", "actor_id"),)
+
+
+class GroupPostRow(Base):
+    """What each item posted in a group counts for its health, kept current by every decision."""
+
+    __tablename__ = "group_posts"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(256))
+    author_id: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    violating: Mapped[bool] = mapped_column(Boolean, default=False)
+    category: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    approved_by: Mapped[str | None] = mapped_column(String(256))
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    decision_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_group_posts_group", "tenant", "group_id", "created_at"),)
+
+
+class GroupRoleRow(Base):
+    """Who runs and who belongs to a group, as the platform reports it."""
+
+    __tablename__ = "group_roles"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | moderator | member
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_group_roles_actor", "tenant", "actor_id"),)
+
+
+class GroupStandingRow(Base):
+    """The distribution consequences of a group's stage, fixed when the stage was decided."""
+
+    __tablename__ = "group_standing"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    reach: Mapped[float] = mapped_column(Float, default=1.0)
+    recommendable: Mapped[bool] = mapped_column(Boolean, default=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    remove_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    determination_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GroupDeterminationRow(Base):
+    """A change of a group's stage: a decision with its measured evidence."""
+
+    __tablename__ = "group_determinations"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[str] = mapped_column(String(256))
+    from_stage: Mapped[str] = mapped_column(String(32))
+    to_stage: Mapped[str] = mapped_column(String(32))
+    health: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    ground: Mapped[str] = mapped_column(Text)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str] = mapped_column(String(128))
+    trigger: Mapped[str | None] = mapped_column(String(64))  # the decision that led to it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_group_determinations", "tenant", "group_id", "created_at"),)
+
+
+class BreakerRow(Base):
+    """A tripped virality circuit breaker; released on review or fact-check."""
+
+    __tablename__ = "breakers"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    cap: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict] = mapped_column(JSON)
+    tripped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_breakers_content", "tenant", "content_id"),)
+
+
+class EngagementSampleRow(Base):
+    """Cumulative views and shares of an item at a time, as the platform reported them."""
+
+    __tablename__ = "engagement_samples"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    views: Mapped[int] = mapped_column(BigInteger)
+    shares: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_engagement_content", "tenant", "content_id", "at"),)

@@ -1,0 +1,396 @@
+"""Group health and stages: healthy -> warned -> not_recommended -> reduced -> shutdown -> removed.
+
+Every decision about an item posted in a group updates what that item counts for (group_posts:
+violating or not, category, severity, who approved it, reports). The group is then assessed from
+the whole window of its posts, never from one post:
+
+    risk =  w.violating_share * V          severity-weighted share of posts that violate a focus
+                                           category (hate, violence, misinformation, ...)
+          + w.admin_approval  * A * V      share of those violating posts its admins/moderators
+                                           approved (complicity weighs as much as there is to
+                                           be complicit in)
+          + w.admin_offenders * O          share of admins/moderators who are repeat offenders
+          + w.reports         * R          share of posts reported at least once
+          + w.overlap         * M          share of members who belong to groups already shut down
+    health = 1 - min(risk, 1)
+
+A stage above healthy needs at least `min_posts` posts and `min_violations` violating posts in the
+window. The stage follows the policy's thresholds on health: it may skip stages on the way up
+(each change is a determination listing its evidence), comes down one stage at a time and only
+when health clears the threshold by `recover_margin`, and shutdown is final for automation (it
+penalises the group's admins; after `removal_days` read-only, `sweep` removes the group).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from tidebreak import ledger
+from tidebreak.enforce.hooks import Enforcement
+from tidebreak.enforce.penalties import aware, impose, sync_status
+from tidebreak.model import ActionType, EventType
+from tidebreak.policy.sections import STAGE_ORDER, STAGES, GroupConfig
+from tidebreak.store.schema import (
+    GroupDeterminationRow,
+    GroupPostRow,
+    GroupRoleRow,
+    GroupRow,
+    GroupStandingRow,
+    StrikeRow,
+)
+
+ROLES = ("admin", "moderator", "member")
+CLOSED = ("shutdown", "removed")
+MAX_EXAMPLES = 25  # evidence lists at most this many example posts (counts cover all of them)
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class GroupError(ValueError):
+    """Bad input about a group, with a one-line reason; `status` is its HTTP status."""
+
+    status = 400
+
+
+class UnknownGroup(GroupError):
+    status = 404
+
+
+# -- what each post counts for ------------------------------------------------------------------
+
+
+def record_post(e: Enforcement) -> GroupPostRow:
+    """Keep the item's group_posts row in step with the decision just taken on it."""
+    s, row, d = e.session, e.content, e.decision
+    gp = s.get(GroupPostRow, (e.tenant, row.id))
+    if gp is None:
+        gp = GroupPostRow(tenant=e.tenant, content_id=row.id, group_id=row.group_id,
+                          author_id=row.author_id, created_at=row.created_at or e.now,
+                          violating=False, reports=0, decision_id=d.id)
+        s.add(gp)
+    approved = (row.meta or {}).get("approved_by")
+    gp.approved_by = str(approved)[:256] if approved else gp.approved_by
+    gp.reports = row.reports or 0
+    if e.event.type == EventType.DELETE:
+        return gp  # an author deleting a violating post does not clean the group's record
+    if e.event.type == EventType.REPORT and not d.actions:
+        return gp  # a report that changed nothing leaves the standing determination
+    gp.decision_id = d.id
+    visible_hits = [h for h in d.reasons if any(a.type in (ActionType.REMOVE, ActionType.REDUCE,
+                                                            ActionType.LABEL, ActionType.WARN)
+                                                for a in h.actions)]
+    if row.state in ("removed", "reduced", "labelled", "warning") and visible_hits:
+        worst = max(visible_hits, key=lambda h: SEVERITY_RANK.get(h.severity, 1))
+        gp.violating, gp.category, gp.severity = True, worst.category, worst.severity
+    elif row.state == "removed":
+        pass  # still removed (an automated decision cannot undo it): keep what it counted for
+    else:
+        gp.violating, gp.category, gp.severity = False, None, None
+    return gp
+
+
+# -- assessment ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assessment:
+    group_id: str
+    posts: int
+    health: float | None  # None: no posts in the window, nothing to measure
+    implied_stage: str
+    evidence: dict[str, Any]
+
+
+def _roles(s: Session, tenant: str, group_id: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {r: set() for r in ROLES}
+    for actor, role in s.execute(select(GroupRoleRow.actor_id, GroupRoleRow.role).where(
+            GroupRoleRow.tenant == tenant, GroupRoleRow.group_id == group_id)):
+        out[role].add(actor)
+    return out
+
+
+def _members_of(s: Session, tenant: str, group_ids: list[str]) -> set[str]:
+    if not group_ids:
+        return set()
+    roster = s.execute(select(GroupRoleRow.actor_id).where(
+        GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(group_ids))).scalars()
+    posters = s.execute(select(GroupPostRow.author_id).distinct().where(
+        GroupPostRow.tenant == tenant, GroupPostRow.group_id.in_(group_ids),
+        GroupPostRow.author_id.is_not(None))).scalars()
+    return set(roster) | set(posters)
+
+
+def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: datetime) -> Assessment:
+    """Measure a group's health from its posts in the window, with the evidence."""
+    since = now - timedelta(days=cfg.window_days)
+    in_window = (GroupPostRow.tenant == tenant, GroupPostRow.group_id == group_id,
+                 GroupPostRow.created_at >= since)
+    n, reported = s.execute(select(func.count(), func.coalesce(func.sum(
+        case((GroupPostRow.reports > 0, 1), else_=0)), 0)).where(*in_window)).one()
+    if not n:
+        return Assessment(group_id, 0, None, "healthy",
+                          {"note": f"no posts in the last {cfg.window_days:g} days: nothing to "
+                                   "measure, so no determination"})
+    violating = s.execute(select(GroupPostRow).where(
+        *in_window, GroupPostRow.violating.is_(True), GroupPostRow.category.in_(cfg.focus))
+        .order_by(GroupPostRow.created_at)).scalars().all()
+    roles = _roles(s, tenant, group_id)
+    staff = roles["admin"] | roles["moderator"]
+    v = min(1.0, sum(cfg.severity_weights.get(p.severity or "medium", 0.5) for p in violating) / n)
+    approved = [p for p in violating if p.approved_by and p.approved_by in staff]
+    a = len(approved) / len(violating) if violating else 0.0
+    offenders: dict[str, int] = {}
+    if staff:
+        offenders = {actor: c for actor, c in s.execute(
+            select(StrikeRow.actor_id, func.count()).where(
+                StrikeRow.tenant == tenant, StrikeRow.actor_id.in_(staff),
+                StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
+            .group_by(StrikeRow.actor_id)) if c >= cfg.repeat_offender_strikes}
+    o = len(offenders) / len(staff) if staff else 0.0
+    r = reported / n
+    closed = list(s.execute(select(GroupStandingRow.group_id).where(
+        GroupStandingRow.tenant == tenant, GroupStandingRow.stage.in_(CLOSED),
+        GroupStandingRow.group_id != group_id)).scalars())
+    members = _members_of(s, tenant, [group_id])
+    overlap = members & _members_of(s, tenant, closed) if closed else set()
+    m = len(overlap) / len(members) if members else 0.0
+    w = cfg.weights
+    components = {"violating_share": w["violating_share"] * v,
+                  "admin_approval": w["admin_approval"] * a * v,
+                  "admin_offenders": w["admin_offenders"] * o,
+                  "reports": w["reports"] * r, "overlap": w["overlap"] * m}
+    health = round(1.0 - min(1.0, sum(components.values())), 4)
+    enough = n >= cfg.min_posts and len(violating) >= cfg.min_violations
+    by_cat = Counter(p.category for p in violating)
+    evidence: dict[str, Any] = {
+        "window_days": cfg.window_days, "posts": n, "violating_posts": len(violating),
+        "violating_share": round(len(violating) / n, 4), "weighted_violating_share": round(v, 4),
+        "by_category": dict(by_cat), "by_severity": dict(Counter(p.severity for p in violating)),
+        "focus": by_cat.most_common(1)[0][0] if by_cat else None,
+        "distinct_violating_authors": len({p.author_id for p in violating}),
+        "examples": [{"content_id": p.content_id, "category": p.category,
+                      "severity": p.severity, "author": p.author_id,
+                      "approved_by": p.approved_by} for p in violating[-MAX_EXAMPLES:]],
+        "admin_approval": {"share": round(a, 4), "approved_violating": len(approved),
+                           "staff": sorted(staff)},
+        "admin_offenders": {"share": round(o, 4), "offenders": offenders},
+        "reports": {"share": round(r, 4), "reported_posts": int(reported)},
+        "overlap": {"share": round(m, 4), "members": len(members),
+                    "members_of_shut_down_groups": sorted(overlap)[:MAX_EXAMPLES],
+                    "shut_down_groups": sorted(closed)[:MAX_EXAMPLES]},
+        "components": {k: round(x, 4) for k, x in components.items()},
+        "health": health,
+        "enough_evidence": enough,
+        "minimums": {"posts": cfg.min_posts, "violating_posts": cfg.min_violations},
+    }
+    implied = cfg.stage_for(health) if enough else "healthy"
+    return Assessment(group_id, n, health, implied, evidence)
+
+
+def next_stage(current: str, a: Assessment, cfg: GroupConfig) -> str:
+    """Up to whatever health implies; down one stage at a time, past a margin; closed stays."""
+    if current in CLOSED or a.health is None:
+        return current
+    if STAGE_ORDER[a.implied_stage] > STAGE_ORDER[current]:
+        return a.implied_stage
+    if STAGE_ORDER[a.implied_stage] < STAGE_ORDER[current] and current != "healthy":
+        if a.health > cfg.thresholds[current] + cfg.recover_margin:
+            return STAGES[STAGE_ORDER[current] - 1]
+    return current
+
+
+def _standing_for(stage: str, cfg: GroupConfig | None) -> tuple[float, bool]:
+    if stage in CLOSED:
+        return 0.0, False
+    if stage == "reduced":
+        return (cfg.reduced_reach if cfg else 0.3), False
+    return 1.0, stage in ("healthy", "warned")
+
+
+def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: float,
+                 evidence: dict[str, Any], ground: str, policy_version: str, now: datetime,
+                 decided_by: str = "automation", trigger: str | None = None,
+                 cfg: GroupConfig | None = None) -> GroupDeterminationRow:
+    """Record a stage change: a determination with its evidence, the group's distribution
+    standing, and a ledger entry."""
+    group = s.get(GroupRow, (tenant, group_id))
+    if group is None:
+        raise UnknownGroup(f"no group {group_id!r}")
+    det = GroupDeterminationRow(tenant=tenant, group_id=group_id, from_stage=group.stage,
+                                to_stage=to, health=health, evidence=evidence, ground=ground,
+                                policy_version=policy_version, decided_by=decided_by,
+                                trigger=trigger, created_at=now)
+    s.add(det)
+    s.flush()
+    reach, recommendable = _standing_for(to, cfg)
+    st = s.get(GroupStandingRow, (tenant, group_id))
+    if st is None:
+        st = GroupStandingRow(tenant=tenant, group_id=group_id)
+        s.add(st)
+    st.stage, st.reach, st.recommendable, st.since = to, reach, recommendable, now
+    st.determination_id = det.id
+    st.remove_at = now + timedelta(days=cfg.removal_days) if to == "shutdown" and cfg else None
+    notice = {"warned": "The group's admins are notified that its content breaks the rules.",
+              "not_recommended": "The group is no longer recommended.",
+              "reduced": "All posts in the group are shown to fewer people.",
+              "shutdown": "The group is read-only and will be removed; its admins are penalised.",
+              "removed": "The group is removed.",
+              "healthy": "The group is back in good standing."}.get(to, "")
+    ledger.append(s, tenant=tenant, kind="group.stage", subject=f"group:{group_id}",
+                  actor=decided_by, payload={"determination_id": det.id, "from": group.stage,
+                                             "to": to, "health": health, "ground": ground,
+                                             "notice": notice, "policy_version": policy_version,
+                                             "evidence": evidence}, at=now)
+    group.stage, group.health = to, health
+    return det
+
+
+def _penalise_staff(s: Session, tenant: str, group_id: str, det: GroupDeterminationRow,
+                    cfg: GroupConfig, policy_version: str, now: datetime) -> None:
+    """At shutdown: the admins, and the moderators who approved violating posts."""
+    roles = _roles(s, tenant, group_id)
+    approvers = {x["approved_by"] for x in det.evidence.get("examples", []) if x["approved_by"]}
+    for actor in sorted(roles["admin"] | (roles["moderator"] & approvers)):
+        impose(s, tenant=tenant, actor_id=actor, penalty=cfg.admin_penalty,
+               days=cfg.admin_penalty_days,
+               limits=("group_posting",) if cfg.admin_penalty == "limited" else (),
+               reach=0.0 if cfg.admin_penalty in ("suspended", "banned") else 1.0,
+               rule=f"group-shutdown:{group_id}", ground=cfg.ground,
+               notice=f"You run group {group_id}, which was shut down for being focused on "
+                      f"{det.evidence.get('focus') or 'violating content'}; your account is "
+                      f"{cfg.admin_penalty}. You can appeal.",
+               reasons={"determination_id": det.id, "group_id": group_id,
+                        "role": "admin" if actor in roles["admin"] else "moderator"},
+               policy_version=policy_version, now=now, cause_group_id=group_id)
+        sync_status(s, tenant, actor, now, f"group {group_id} shut down")
+
+
+def apply(s: Session, tenant: str, group_id: str, cfg: GroupConfig, policy_version: str,
+          now: datetime, trigger: str | None = None) -> GroupDeterminationRow | None:
+    """Assess the group and, when its stage changes, record the determination."""
+    sweep(s, tenant, now, [group_id])
+    group = s.get(GroupRow, (tenant, group_id))
+    if group is None:
+        return None
+    a = assess(s, tenant, group_id, cfg, now)
+    to = next_stage(group.stage, a, cfg)
+    if to == group.stage:
+        return None
+    det = change_stage(s, tenant, group_id, to, health=a.health or 0.0, evidence=a.evidence,
+                       ground=cfg.ground, policy_version=policy_version, now=now,
+                       trigger=trigger, cfg=cfg)
+    if to == "shutdown":
+        _penalise_staff(s, tenant, group_id, det, cfg, policy_version, now)
+    return det
+
+
+def sweep(s: Session, tenant: str, now: datetime,
+          group_ids: Iterable[str] | None = None) -> list[str]:
+    """Remove shut-down groups whose read-only grace period is over."""
+    q = select(GroupStandingRow).where(GroupStandingRow.tenant == tenant,
+                                       GroupStandingRow.stage == "shutdown",
+                                       GroupStandingRow.remove_at <= now)
+    if group_ids is not None:
+        q = q.where(GroupStandingRow.group_id.in_(list(group_ids)))
+    done = []
+    for st in s.execute(q).scalars().all():
+        group = s.get(GroupRow, (tenant, st.group_id))
+        if group is None:
+            continue
+        change_stage(s, tenant, st.group_id, "removed", health=group.health,
+                     evidence={"read_only_since": aware(st.since).isoformat(),  # type: ignore[union-attr]
+                               "shutdown_determination_id": st.determination_id},
+                     ground="read-only period after shutdown is over",
+                     policy_version="", now=now)
+        done.append(st.group_id)
+    return done
+
+
+class GroupEnforcer:
+    """Registered in runtime.ENFORCERS: every decision in a group updates its health."""
+
+    name = "groups"
+
+    def __call__(self, e: Enforcement) -> None:
+        group_id = e.content.group_id
+        if group_id is None:
+            return
+        record_post(e)
+        cfg = e.policy.sections.groups if e.policy is not None else None
+        if cfg is not None:
+            s = e.session
+            s.flush()
+            apply(s, e.tenant, group_id, cfg, e.policy.version, e.now,  # type: ignore[union-attr]
+                  trigger=e.decision.id)
+
+
+# -- roster and display -------------------------------------------------------------------------
+
+
+def set_roles(s: Session, tenant: str, group_id: str, roles: dict[str, list[str]],
+              removed: list[str], now: datetime, by: str) -> dict[str, int]:
+    """Record who administers, moderates and belongs to a group (as the platform says)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise GroupError(f"unknown role {sorted(unknown)[0]!r}; roles: {', '.join(ROLES)}")
+    seen: dict[str, str] = {}
+    for role, actors in roles.items():
+        for a in actors:
+            if a in seen and seen[a] != role:
+                raise GroupError(f"account {a!r} is given two roles ({seen[a]}, {role})")
+            seen[a] = role
+    clash = set(seen) & set(removed)
+    if clash:
+        raise GroupError(f"account {sorted(clash)[0]!r} is both given a role and removed")
+    if s.get(GroupRow, (tenant, group_id)) is None:
+        s.add(GroupRow(tenant=tenant, id=group_id, stage="healthy", health=1.0, first_seen=now))
+    for actor, role in seen.items():
+        row = s.get(GroupRoleRow, (tenant, group_id, actor))
+        if row is None:
+            s.add(GroupRoleRow(tenant=tenant, group_id=group_id, actor_id=actor, role=role,
+                               since=now))
+        else:
+            row.role = role
+    gone = 0
+    for actor in removed:
+        row = s.get(GroupRoleRow, (tenant, group_id, actor))
+        if row is not None:
+            s.delete(row)
+            gone += 1
+    counts = dict(Counter(seen.values()))
+    ledger.append(s, tenant=tenant, kind="group.roles", subject=f"group:{group_id}", actor=by,
+                  payload={"set": {r: sorted(a for a, x in seen.items() if x == r) for r in counts},
+                           "removed": sorted(removed)}, at=now)
+    return {"set": len(seen), "removed": gone}
+
+
+def show(s: Session, tenant: str, group_id: str, cfg: GroupConfig | None,
+         now: datetime) -> dict[str, Any]:
+    group = s.get(GroupRow, (tenant, group_id))
+    if group is None:
+        raise UnknownGroup(f"no group {group_id!r}")
+    st = s.get(GroupStandingRow, (tenant, group_id))
+    dets = s.execute(select(GroupDeterminationRow).where(
+        GroupDeterminationRow.tenant == tenant, GroupDeterminationRow.group_id == group_id)
+        .order_by(GroupDeterminationRow.created_at, GroupDeterminationRow.id)).scalars().all()
+    roles = _roles(s, tenant, group_id)
+    live = assess(s, tenant, group_id, cfg, now) if cfg is not None else None
+    reach, recommendable = (st.reach, st.recommendable) if st else _standing_for(group.stage, cfg)
+    return {
+        "group": group_id, "stage": group.stage, "reach": reach, "recommendable": recommendable,
+        "remove_at": aware(st.remove_at).isoformat() if st and st.remove_at else None,  # type: ignore[union-attr]
+        "health_at_last_determination": group.health if dets else None,
+        "current": None if live is None else {"health": live.health, "posts": live.posts,
+                                              "implied_stage": live.implied_stage,
+                                              "evidence": live.evidence},
+        "roles": {r: len(a) for r, a in roles.items()},
+        "determinations": [{"id": d.id, "from": d.from_stage, "to": d.to_stage,
+                            "health": d.health, "ground": d.ground, "decided_by": d.decided_by,
+                            "trigger": d.trigger, "created_at": aware(d.created_at).isoformat(),  # type: ignore[union-attr]
+                            "evidence": d.evidence} for d in dets],
+    }

@@ -1,0 +1,91 @@
+"""`tidebreak factcheck match|index` through Typer's CliRunner on `factcheck_app`."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from tidebreak.factcheck.cli import factcheck_app
+
+CLAIMS = [
+    {"id": "k1", "text": "You can vote by text message by sending your candidate's name to a short code."},
+    {"id": "k2", "text": "5G phone masts spread the coronavirus."},
+    {"id": "k3", "text": "Drinking bleach cures COVID-19."},
+    {"@context": "https://schema.org", "@type": "ClaimReview", "identifier": "k4",
+     "url": "https://fullfact.org/health/masks-co2/",
+     "claimReviewed": "Face masks make you breathe dangerous levels of carbon dioxide.",
+     "reviewRating": {"@type": "Rating", "alternateName": "Incorrect"}},
+]
+
+
+def write(path, rows) -> None:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+
+
+def test_match_output_format(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", CLAIMS)
+    write(tmp_path / "q.jsonl", [
+        {"id": 1, "text": "you can vote by texting your candidate's name!"},
+        {"id": "two", "text": "masks = CO2 poisoning"},
+    ])
+    r = CliRunner().invoke(factcheck_app, ["match", "-i", str(tmp_path / "q.jsonl"), "--claims",
+                                           str(tmp_path / "claims.jsonl"), "-k", "2",
+                                           "-o", str(tmp_path / "out.jsonl")])
+    assert r.exit_code == 0, r.output
+    out = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in out] == [1, "two"]
+    assert set(out[0]) == {"id", "matches"}
+    assert out[0]["matches"][0]["claim_id"] == "k1"
+    assert out[1]["matches"][0]["claim_id"] == "k4"
+    for o in out:
+        assert len(o["matches"]) == 2
+        assert all(set(m) == {"claim_id", "score"} and 0 <= m["score"] <= 1 for m in o["matches"])
+        scores = [m["score"] for m in o["matches"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_stdin_stdout_and_malformed_line_exit_2(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", CLAIMS)
+    stdin = "\n".join([
+        json.dumps({"id": "a", "text": "5G masts are spreading the virus"}),
+        "{not json",
+        json.dumps({"id": "b"}),
+        json.dumps({"id": "c", "text": "bleach cures covid"}),
+    ]) + "\n"
+    r = CliRunner().invoke(factcheck_app, ["match", "--claims", str(tmp_path / "claims.jsonl")],
+                           input=stdin)
+    assert r.exit_code == 2
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    assert [json.loads(l)["id"] for l in lines] == ["a", "c"]
+    assert "error: line 2:" in r.stderr and "error: line 3:" in r.stderr
+
+
+def test_bad_claim_line_and_duplicate(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", CLAIMS + [{"id": "k9"}, CLAIMS[0]])
+    write(tmp_path / "q.jsonl", [{"id": 1, "text": "vote by text"}])
+    r = CliRunner().invoke(factcheck_app, ["match", "-i", str(tmp_path / "q.jsonl"), "--claims",
+                                           str(tmp_path / "claims.jsonl")])
+    assert r.exit_code == 2
+    assert "line 5" in r.stderr and "duplicate claim id 'k1'" in r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["matches"][0]["claim_id"] == "k1"
+
+
+def test_prebuilt_index(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", CLAIMS)
+    r = CliRunner().invoke(factcheck_app, ["index", "--claims", str(tmp_path / "claims.jsonl"),
+                                           "-o", str(tmp_path / "ix")])
+    assert r.exit_code == 0, r.output
+    write(tmp_path / "q.jsonl", [{"id": 1, "text": "drink bleach to cure covid"}])
+    r = CliRunner().invoke(factcheck_app, ["match", "-i", str(tmp_path / "q.jsonl"), "--index",
+                                           str(tmp_path / "ix"), "-k", "1"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["matches"][0]["claim_id"] == "k3"
+
+
+def test_default_claims_are_bundled() -> None:
+    r = CliRunner().invoke(factcheck_app, ["match", "-k", "1"],
+                           input=json.dumps({"id": "x", "text": "You can vote by text message"}) + "\n")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert out["id"] == "x" and isinstance(out["matches"], list)

@@ -1,0 +1,89 @@
+"""Group health and stages from realistic histories, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tidebreak.enforce import groups
+from tidebreak.enforce.penalties import standing
+from tidebreak.policy import load_default_policy
+
+from .reach_helpers import ledger_kinds, post, reach_pipeline
+
+CFG = load_default_policy().sections.groups
+
+
+def group_view(engine, clock, gid: str) -> dict:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return groups.show(s, "default", gid, CFG, clock())
+
+
+def set_roles(engine, clock, gid: str, **roles: list[str]) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s, s.begin():
+        groups.set_roles(s, "default", gid, roles, [], clock(), by="platform")
+
+
+def test_a_group_focused_on_hate_whose_admins_approve_it_is_shut_down(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = reach_pipeline(engine, clock)
+    set_roles(engine, clock, "g-hate", admin=["boss"], moderator=["mod"],
+              member=[f"m{i}" for i in range(12)])
+    stages_seen = []
+    for i in range(30):
+        clock.advance(minutes=30)
+        hate = i % 3 != 2  # two posts in three are hate
+        text = f"post {i} " + ("[hate=0.96]" if hate else "[hate=0.02]")
+        p.process(post(f"gh{i}", text, author=f"m{i % 12}", group="g-hate",
+                       approved_by="mod" if i % 2 else "boss"))
+        stages_seen.append(group_view(engine, clock, "g-hate")["stage"])
+    # Never on a single post: nothing changes before min_violations violating posts.
+    assert stages_seen[:6] == ["healthy"] * 6
+    g = group_view(engine, clock, "g-hate")
+    assert g["stage"] == "shutdown" and g["reach"] == 0.0 and g["recommendable"] is False
+    shutdown = g["determinations"][-1]
+    assert shutdown["to"] == "shutdown" and shutdown["ground"].startswith("CS 7.1")
+    ev = shutdown["evidence"]
+    assert ev["focus"] == "hate" and ev["enough_evidence"]
+    assert ev["violating_posts"] >= 5 and ev["violating_share"] > 0.5
+    assert ev["admin_approval"]["share"] == 1.0 and ev["admin_approval"]["staff"] == ["boss", "mod"]
+    assert len(ev["examples"]) == ev["violating_posts"] and ev["distinct_violating_authors"] > 1
+    # Its admin and the approving moderator are penalised, with the determination as reason.
+    with Session(engine) as s:
+        for staff in ("boss", "mod"):
+            st = standing(s, "default", staff, clock())
+            assert st["status"] == "suspended"
+            assert st["penalties"][-1]["reasons"]["determination_id"] == shutdown["id"]
+    assert ledger_kinds(engine, "group:g-hate").count("group.stage") == len(g["determinations"])
+    # After the read-only grace period the group is removed.
+    clock.advance(days=CFG.removal_days + 1)
+    with Session(engine) as s, s.begin():
+        assert groups.sweep(s, "default", clock()) == ["g-hate"]
+    assert group_view(engine, clock, "g-hate")["stage"] == "removed"
+
+
+def test_a_large_healthy_group_with_a_few_bad_posts_from_different_members_stays_healthy(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = reach_pipeline(engine, clock)
+    set_roles(engine, clock, "g-big", admin=["host"])
+    events = []
+    for i in range(200):
+        bad = i in (13, 57, 101, 144, 190)  # five bad posts, five different members
+        text = f"garden tip {i} " + ("[hate=0.97]" if bad else "[hate=0.03]")
+        events.append(post(f"gb{i}", text, author=f"member{i % 97}", group="g-big",
+                           approved_by="host"))
+    p.process_batch(events)
+    g = group_view(engine, clock, "g-big")
+    assert g["stage"] == "healthy" and g["determinations"] == []
+    assert g["current"]["evidence"]["violating_posts"] == 5
+    assert g["current"]["health"] > CFG.thresholds["warned"]
+
+
+def test_a_group_with_no_posts_gets_a_clear_answer_and_unknown_groups_an_error(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    set_roles(engine, clock, "g-empty", admin=["a"])
+    g = group_view(engine, clock, "g-empty")
+    assert g["stage"] == "healthy" and g["current"]["health"] is None
+    assert "no posts" in g["current"]["evidence"]["note"]
+    with pytest.raises(groups.UnknownGroup, match="no group 'nope'"):
+        group_view(engine, clock, "nope")
+    with Session(engine) as s, s.begin(), pytest.raises(groups.GroupError, match="two roles"):
+        groups.set_roles(s, "default", "g-empty", {"admin": ["x"], "member": ["x"]}, [],
+                         clock(), by="platform")
