@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install serve bench train clean
+.PHONY: demo test install serve bench train clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tidebreak demo
 
-test: $(STAMP)
+# The console's browser tests drive Debian's Chromium; install it when missing and we may (root).
+# Elsewhere those tests skip and say why. Playwright never downloads a browser of its own.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)

@@ -51,6 +51,14 @@ app.add_typer(ads_app, name="ads")
 from tidebreak.factcheck.cli import factcheck_app  # noqa: E402
 
 app.add_typer(factcheck_app, name="factcheck")
+# --- scale-out: `worker`, `backfill`, `webhooks` ---
+from tidebreak.scale.cli import register as register_scale  # noqa: E402
+
+register_scale(app)
+# --- coordination: groups of accounts acting in lockstep ---
+from tidebreak.coordination.cli import coordination_app  # noqa: E402
+
+app.add_typer(coordination_app, name="coordination")
 
 err = Console(stderr=True)
 out = Console()
@@ -501,6 +509,14 @@ def ledger_check_anchor(file: Annotated[Path, typer.Argument(help="Anchor JSON f
         print(f"anchor does not hold: {broken}", file=sys.stderr)
         raise typer.Exit(1)
     out.print(f"anchor holds: entry {a['seq']} has hash {a['hash']}")
+
+
+# -- accounts, groups, reach (tidebreak.reach_cli) ----------------------------------------------
+from tidebreak.reach_cli import account_app, group_app, simulate  # noqa: E402
+
+app.add_typer(account_app, name="account")
+app.add_typer(group_app, name="group")
+app.command("simulate")(simulate)
 
 
 def main() -> None:

@@ -17,6 +17,16 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
 DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "political_ads")
 
 
@@ -30,6 +40,22 @@ class Settings:
     tenant: str = "default"
     strike_days: int = 90
     extra: dict[str, str] = field(default_factory=dict)
+    # --- scale-out (tidebreak.scale): broker, workers, webhooks, logs ---
+    nats_url: str | None = None  # set: async API mode and workers are available
+    nats_stream: str = "TIDEBREAK"
+    nats_subject: str = "tidebreak"
+    publish_timeout: float = 5.0
+    worker_batch: int = 64
+    ack_wait: float = 30.0
+    max_deliver: int = 10
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = 8
+    webhook_backoff: float = 2.0
+    webhook_backoff_max: float = 900.0
+    webhook_timeout: float = 10.0
+    log_level: str = "INFO"
+    log_format: str = "json"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -45,4 +71,19 @@ class Settings:
             detectors=detectors,
             tenant=env.get("TIDEBREAK_TENANT", "default"),
             strike_days=_int("TIDEBREAK_STRIKE_DAYS", 90),
+            nats_url=env.get("TIDEBREAK_NATS_URL") or None,
+            nats_stream=env.get("TIDEBREAK_NATS_STREAM") or "TIDEBREAK",
+            nats_subject=env.get("TIDEBREAK_NATS_SUBJECT") or "tidebreak",
+            publish_timeout=_float("TIDEBREAK_PUBLISH_TIMEOUT", 5.0),
+            worker_batch=_int("TIDEBREAK_WORKER_BATCH", 64),
+            ack_wait=_float("TIDEBREAK_ACK_WAIT", 30.0),
+            max_deliver=_int("TIDEBREAK_MAX_DELIVER", 10),
+            webhook_url=env.get("TIDEBREAK_WEBHOOK_URL") or None,
+            webhook_secret=env.get("TIDEBREAK_WEBHOOK_SECRET") or None,
+            webhook_max_attempts=_int("TIDEBREAK_WEBHOOK_MAX_ATTEMPTS", 8),
+            webhook_backoff=_float("TIDEBREAK_WEBHOOK_BACKOFF", 2.0),
+            webhook_backoff_max=_float("TIDEBREAK_WEBHOOK_BACKOFF_MAX", 900.0),
+            webhook_timeout=_float("TIDEBREAK_WEBHOOK_TIMEOUT", 10.0),
+            log_level=(env.get("TIDEBREAK_LOG_LEVEL") or "INFO").upper(),
+            log_format=env.get("TIDEBREAK_LOG_FORMAT") or "json",
         )

@@ -11,3 +11,18 @@ DETECTOR_SECONDS = Histogram("tidebreak_detector_seconds", "Time per detector ca
                              ["detector"])
 PIPELINE_SECONDS = Histogram("tidebreak_decide_record_seconds",
                              "Time to decide, enforce and record one event")
+
+# --- scale-out (tidebreak.scale): broker, workers, webhooks ---
+from prometheus_client import Gauge  # noqa: E402
+
+PUBLISHED = Counter("tidebreak_published_total",
+                    "Events handed to the broker, by result (ok, unavailable)", ["result"])
+WORKER_MESSAGES = Counter("tidebreak_worker_messages_total",
+                          "Broker messages handled by workers, by outcome "
+                          "(decided, duplicate, retried, failed, poison)", ["outcome"])
+QUEUE_LAG = Gauge("tidebreak_queue_lag", "Messages in the broker not yet delivered to a worker")
+QUEUE_UNACKED = Gauge("tidebreak_queue_unacked", "Messages delivered to workers but not yet acked")
+WORKER_BATCH_SECONDS = Histogram("tidebreak_worker_batch_seconds",
+                                 "Time for a worker to process and ack one fetched batch")
+WEBHOOKS = Counter("tidebreak_webhook_deliveries_total",
+                   "Webhook delivery attempts, by result (delivered, retry, dead)", ["result"])

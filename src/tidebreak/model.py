@@ -30,6 +30,9 @@ class EventType(StrEnum):
     DELETE = "content.delete"
     REPORT = "report"
     REVIEW = "review.decision"  # a person's decision; recorded by tidebreak, never submitted
+    # Re-run detection and policy over stored content (backfill after a new model, policy or
+    # fact-check); made by tidebreak itself, never submitted. Like an edit that keeps the text.
+    RESCAN = "content.rescan"
 
 
 # What platforms may submit; the rest are recorded by tidebreak itself.

@@ -109,6 +109,12 @@ ENFORCERS.extend([lambda settings: PenaltyEnforcer(), lambda settings: GroupEnfo
                   lambda settings: BreakerEnforcer()])
 
 
+# --- scale-out: decisions to the platform's webhook, through an outbox in the same transaction ---
+from tidebreak.scale.webhooks import webhook_enforcer  # noqa: E402
+
+ENFORCERS.append(webhook_enforcer)
+
+
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
                    detector_names: Sequence[str] | None = None) -> Pipeline:

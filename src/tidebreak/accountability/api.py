@@ -3,7 +3,7 @@
 - GET /v1/audit/decisions/sample: a seeded random sample of decisions with their evidence
   (signals with scores and evidence, rules, model and policy versions, ledger entry, statement)
 - GET /v1/statements/{puid}, GET /v1/statements?content_id=: statements of reasons
-- GET /v1/notices/{content_id}: the user notices for an item (for the platform to deliver)
+- GET /v1/statements/notices/{content_id}: the stored DSA notices of an item (to deliver)
 - GET /v1/reports/transparency?from=&to=, GET /v1/reports/advertiser/{advertiser}
 - GET /v1/ledger/anchor: the verified chain head with a timestamp
 - POST /v1/ads/impressions: the platform records ad impressions (adjacency ledger)
@@ -114,7 +114,7 @@ def accountability_router(engine: Engine, settings: Settings,
                               .where(StatementRow.tenant == who.tenant)).scalar_one()
         return {"total": total, "statements": [_statement_body(r) for r in rows]}
 
-    @router.get("/v1/notices/{content_id}", tags=["notices"],
+    @router.get("/v1/statements/notices/{content_id}", tags=["notices"],
                 summary="The user notices for a content item, oldest first")
     def get_notices(content_id: str,
                     who: Principal = Depends(principal("notices:read"))) -> dict[str, Any]:

@@ -140,8 +140,9 @@ def _facts(decision: Decision, kind: str, prov: Provenance, hit: RuleHit) -> str
     if prov.reports:
         parts.append(f"The item had been reported by users ({prov.reports} report"
                      f"{'s' if prov.reports != 1 else ''}).")
-    parts.append(f"The {kind.replace('_', ' ')} {'was not approved to run' if kind == 'ad' and acts.startswith('remove') else 'was restricted'} "
-                 f"under the provider's terms and conditions.")
+    rejected_ad = kind == ContentKind.AD.value and acts.startswith("remove")
+    outcome = "was not approved to run" if rejected_ad else "was restricted"
+    parts.append(f"The {kind.replace('_', ' ')} {outcome} under the provider's terms and conditions.")
     return " ".join(parts)[: schema.TEXT_LIMITS["decision_facts"]]
 
 

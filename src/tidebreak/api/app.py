@@ -67,8 +67,11 @@ CONTENT_SCHEMA: dict[str, Any] = {
 
 
 def create_app(engine: Engine, settings: Settings,
-               pipeline_factory: Callable[[str], Pipeline]) -> FastAPI:
-    """`pipeline_factory(tenant)` builds the pipeline for a tenant; one is kept per tenant."""
+               pipeline_factory: Callable[[str], Pipeline],
+               producer: Any = None) -> FastAPI:
+    """`pipeline_factory(tenant)` builds the pipeline for a tenant; one is kept per tenant.
+    `producer` (a tidebreak.scale.broker.Producer) turns on async mode; without one it is built
+    from settings.nats_url when that is set."""
     app = FastAPI(title="tidebreak", version=__version__,
                   description="Trust & safety engine: submit content, get decisions with reasons.")
     pipelines: dict[str, Pipeline] = {}
@@ -210,5 +213,16 @@ def create_app(engine: Engine, settings: Settings,
     from tidebreak.accountability.api import accountability_router
 
     app.include_router(accountability_router(engine, settings, principal, read_json))
+
+    # --- scale-out: async submission through the broker, readiness ---
+    from tidebreak.api.async_api import async_router
+
+    if producer is None and settings.nats_url:
+        from tidebreak.scale.broker import BrokerConfig, Producer
+
+        producer = Producer(BrokerConfig.from_settings(settings), name="tidebreak-api")
+        app.router.add_event_handler("shutdown", producer.close)
+    app.include_router(async_router(engine, settings, principal, read_json, producer, ApiError,
+                                    CONTENT_SCHEMA))
 
     return app

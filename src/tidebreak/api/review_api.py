@@ -86,7 +86,7 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
                              "task_id": mine[-1]["task_id"] if mine else None},
                             status_code=200 if outcome.duplicate else 201)
 
-    @r.get("/v1/reports/{content_id}", tags=["review"], summary="Reports on one item")
+    @r.get("/v1/review/reports/{content_id}", tags=["review"], summary="User reports on one item")
     def list_reports(content_id: str,
                      who: Principal = Depends(principal("review:read"))) -> dict[str, Any]:
         with Session(engine) as s:

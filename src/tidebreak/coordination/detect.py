@@ -36,7 +36,7 @@ class DetectionParams:
     window: float = 60.0  # seconds; None-like 0 is a legal (same-second) window
     auto_window: bool = False  # estimate the window from the data (CooRnet) instead
     min_weight: int = 3  # co-actions both accounts attest to
-    min_association: float = 0.02  # weight / sqrt(activity_a * activity_b)
+    min_association: float = 0.05  # weight / sqrt(activity_a * activity_b)
     percentile: float = 0.0  # also drop edges below this quantile of weights (0: off)
     min_group_size: int = 3
     # Objects acted on by more accounts than this pair nothing: co-sharing a link thousands
@@ -169,10 +169,10 @@ def _describe(table: EventTable, kept: EdgeTable, members: list[int], i: np.ndar
     all_on = all_events_on[object_codes]
     n_types = len({table.objects[int(o)][0] for o in object_codes.tolist()})
     domains: Counter[str] = Counter()
-    for o, cnt in zip(object_codes.tolist(), group_events_on.tolist()):
+    for o in object_codes.tolist():
         otype, key = table.objects[o]
         if otype is ObjectType.URL:
-            domains[domain_of(key)] += cnt
+            domains[domain_of(key)] += 1
     weights = kept.weight[inner]
     median_gap = float(np.median(gaps))
     n = len(members)

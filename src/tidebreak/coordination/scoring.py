@@ -10,8 +10,8 @@ feature below separates a campaign from one of those organic look-alikes:
   networks act within seconds; organic reactions spread over minutes.
 - `breadth`: how many distinct objects the group co-acted on, saturating at 30: one viral object
   is chance, dozens are a pattern.
-- `focus`: for groups that co-share links, how concentrated the links' domains are
-  (1 - normalised entropy; CooRnet reports the Gini of domains for the same reason). A campaign
+- `focus`: for groups that co-share links, how concentrated the links are on few domains
+  (1 - entropy of domains over distinct links, normalised; CooRnet reports the Gini of domains for the same reason). A campaign
   drives traffic to its own few sites; news aggregators post every outlet's stories. Groups
   without links score 1 here: there is nothing to judge.
 - `kinds`: how many object types the co-actions span (links, text, hashtags, reposts...): a
@@ -62,14 +62,14 @@ def kinds(object_types: int) -> float:
     return min(1.0, object_types / KINDS_SATURATION)
 
 
-def focus(domain_counts: list[int]) -> float:
-    """1 - normalised Shannon entropy of the domains' counts (1 for none or one domain)."""
-    total = sum(domain_counts)
-    if len(domain_counts) < 2 or total == 0:
+def focus(links_per_domain: list[int]) -> float:
+    """1 - Shannon entropy of the links' domains, normalised by its maximum for that many
+    links (every link on its own domain). 1 for fewer than two links."""
+    total = sum(links_per_domain)
+    if total < 2:
         return 1.0
-    ent = -sum(c / total * math.log(c / total) for c in domain_counts if c)
-    return max(FOCUS_FLOOR, 1.0 - ent / math.log(min(len(domain_counts), total) if
-                                                  min(len(domain_counts), total) > 1 else 2))
+    ent = -sum(c / total * math.log(c / total) for c in links_per_domain if c)
+    return max(FOCUS_FLOOR, 1.0 - ent / math.log(total))
 
 
 def score(f: GroupFeatures) -> float:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
@@ -109,11 +109,11 @@ def record_engagement(s: Session, tenant: str, updates: list[EngagementUpdate],
     rows = {r.id: r for r in s.execute(select(ContentRow).where(
         ContentRow.tenant == tenant, ContentRow.id.in_(ids))).scalars()}
     last: dict[str, datetime] = {}
-    for cid, at in s.execute(select(EngagementSampleRow.content_id, EngagementSampleRow.at).where(
-            EngagementSampleRow.tenant == tenant, EngagementSampleRow.content_id.in_(ids))):
-        at = aware(at)
-        if cid not in last or at > last[cid]:
-            last[cid] = at
+    for cid, at in s.execute(select(EngagementSampleRow.content_id, func.max(EngagementSampleRow.at))
+                             .where(EngagementSampleRow.tenant == tenant,
+                                    EngagementSampleRow.content_id.in_(ids))
+                             .group_by(EngagementSampleRow.content_id)):
+        last[cid] = aware(at)  # type: ignore[assignment]
     applied: list[tuple[EngagementUpdate, ContentRow]] = []
     for u in updates:
         row = rows.get(u.content_id)
@@ -145,39 +145,61 @@ def record_engagement(s: Session, tenant: str, updates: list[EngagementUpdate],
                                         "at": u.at.isoformat()} for u, _ in applied]})
     if cfg is not None:
         s.flush()
+        fast = _fast(s, tenant, applied, last, cfg)
+        held = set(s.execute(select(BreakerRow.content_id).where(
+            BreakerRow.tenant == tenant, BreakerRow.content_id.in_(list(fast)))).scalars()) \
+            if fast else set()
         for u, row in applied:
-            tripped = check(s, tenant, row, u, cfg, now)
-            if tripped is not None:
-                res.tripped.append({"id": row.id, **tripped.reasons})
+            if u.content_id in fast and u.content_id not in held:
+                tripped = check(s, tenant, row, fast[u.content_id], cfg, now)
+                if tripped is not None:
+                    res.tripped.append({"id": row.id, **tripped.reasons})
     return res
 
 
-def _rates(s: Session, tenant: str, row: ContentRow, u: EngagementUpdate,
-           cfg: BreakerConfig) -> tuple[float, float]:
-    """Shares and views per hour over the window ending at this reading."""
-    start = u.at - timedelta(minutes=cfg.window_minutes)
-    base = s.execute(select(EngagementSampleRow).where(
-        EngagementSampleRow.tenant == tenant, EngagementSampleRow.content_id == row.id,
-        EngagementSampleRow.at <= start).order_by(EngagementSampleRow.at.desc()).limit(1)
-    ).scalar_one_or_none()
-    if base is not None:
-        t0, v0, s0 = aware(base.at), base.views, base.shares
-    else:  # no reading that old: measure from the item's creation, when it had no engagement
-        t0, v0, s0 = aware(row.created_at) or u.at, 0, 0
-    hours = max((u.at - t0).total_seconds() / 3600, 1 / 60)  # type: ignore[operator]
-    return (u.shares - s0) / hours, (u.views - v0) / hours
+def _fast(s: Session, tenant: str, applied: list[tuple[EngagementUpdate, ContentRow]],
+          last: dict[str, datetime], cfg: BreakerConfig) -> dict[str, tuple[float, float]]:
+    """Shares and views per hour over the window ending at each reading, for the items over a
+    threshold (one query for the whole batch). The baseline is the latest earlier reading at
+    least a window old; failing that the oldest recent one, the previous one, or the item's
+    creation (when it had no engagement)."""
+    window = timedelta(minutes=cfg.window_minutes)
+    lo = min(u.at for u, _ in applied) - window - timedelta(hours=24)
+    samples: dict[str, list[tuple[datetime, int, int]]] = {}
+    for cid, at, v, sh in s.execute(select(
+            EngagementSampleRow.content_id, EngagementSampleRow.at, EngagementSampleRow.views,
+            EngagementSampleRow.shares).where(
+            EngagementSampleRow.tenant == tenant, EngagementSampleRow.at >= lo,
+            EngagementSampleRow.content_id.in_([u.content_id for u, _ in applied]))
+            .order_by(EngagementSampleRow.at)):
+        samples.setdefault(cid, []).append((aware(at), v, sh))  # type: ignore[arg-type]
+    out: dict[str, tuple[float, float]] = {}
+    for u, row in applied:
+        earlier = [x for x in samples.get(u.content_id, []) if x[0] < u.at]
+        old = [x for x in earlier if x[0] <= u.at - window]
+        if old:
+            base = old[-1]
+        elif earlier:
+            base = earlier[0]
+        elif u.content_id in last:  # only readings older than the look-back
+            base = (last[u.content_id], 0, 0)  # counters unknown there: count from zero
+        else:
+            base = (aware(row.created_at) or u.at, 0, 0)  # type: ignore[assignment]
+        hours = max((u.at - base[0]).total_seconds() / 3600, 1 / 60)
+        shares_rate, views_rate = (u.shares - base[2]) / hours, (u.views - base[1]) / hours
+        if shares_rate >= cfg.shares_per_hour or views_rate >= cfg.views_per_hour:
+            out[u.content_id] = (shares_rate, views_rate)
+    return out
 
 
-def check(s: Session, tenant: str, row: ContentRow, u: EngagementUpdate, cfg: BreakerConfig,
-          now: datetime) -> BreakerRow | None:
+def check(s: Session, tenant: str, row: ContentRow, rates: tuple[float, float],
+          cfg: BreakerConfig, now: datetime) -> BreakerRow | None:
+    """Trip the breaker on an item spreading fast (`rates`: shares/h, views/h) if it is risky
+    and unreviewed. The caller has checked it never tripped before: either it is still held,
+    or someone has looked since."""
     if row.state in ("removed", "deleted"):
         return None
-    if s.execute(select(BreakerRow.id).where(BreakerRow.tenant == tenant,
-                                             BreakerRow.content_id == row.id).limit(1)).first():
-        return None  # tripped before: either still held, or someone has looked since
-    shares_rate, views_rate = _rates(s, tenant, row, u, cfg)
-    if shares_rate < cfg.shares_per_hour and views_rate < cfg.views_per_hour:
-        return None
+    shares_rate, views_rate = rates
     decisions = s.execute(select(DecisionRow.decided_by, DecisionRow.payload).where(
         DecisionRow.tenant == tenant, DecisionRow.content_id == row.id)
         .order_by(DecisionRow.created_at)).all()

@@ -39,7 +39,7 @@ from tidebreak.pipeline import Pipeline
 from tidebreak.policy import PolicySet, load_default_policy
 from tidebreak.simulate.network import Network, Post, build_network, make_posts
 from tidebreak.store.db import open_store
-from tidebreak.store.schema import ReviewTaskRow
+from tidebreak.store.schema import GroupRow, ReviewTaskRow
 
 TICK = timedelta(minutes=15)
 START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
@@ -48,18 +48,18 @@ START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
 @dataclass(frozen=True)
 class SimConfig:
     seed: int = 1
-    users: int = 3000
-    posts: int = 1200
+    users: int = 6000
+    posts: int = 1500
     hours: int = 48
     communities: int = 30
     hate_groups: int = 3
     coordinated: int = 20
     base_violation_rate: float = 0.04
     p_see: float = 0.35  # a follower's feed shows a shared item
-    p_share: float = 0.045  # a viewer shares it (times the item's appeal)
+    p_share: float = 0.07  # a viewer shares it (times the item's appeal)
     violating_share_boost: float = 1.5  # outrage spreads: violating items are shared more
     recommend_per_share: int = 2  # non-followers shown a recommendable item per share
-    review_per_hour: int = 40  # decisions the simulated review team makes per hour
+    review_per_hour: int = 24  # decisions the simulated review team makes per hour
     review_latency_ticks: int = 1  # a task waits at least this long before a reviewer has it
 
     @property
@@ -182,11 +182,17 @@ class Tidebreak:
 
     def submit(self, batch: Sequence[Post]) -> None:
         events = []
+        with Session(self.engine) as s:
+            closed = set(s.execute(select(GroupRow.id).where(
+                GroupRow.stage.in_(("shutdown", "removed")))).scalars())
         for p in batch:
+            # A shut-down group is read-only: the platform refuses new posts there, so its
+            # members post on their own profiles instead.
+            group = None if p.group in closed else p.group
             # Hate groups require approval, and their admins approve everything.
-            meta = {"approved_by": self.admins[p.group]} if p.group else {}
+            meta = {"approved_by": self.admins[group]} if group else {}
             c = Content(id=f"p{p.idx}", kind=ContentKind.POST, text=f"simulated post {p.idx}",
-                        author=str(p.author), group=p.group, created_at=self.clock.now, meta=meta)
+                        author=str(p.author), group=group, created_at=self.clock.now, meta=meta)
             events.append(Event(f"p{p.idx}", EventType.CREATE, c, self.clock.now))
         for res in self.pipeline.process_batch(events):
             if isinstance(res, Exception):
@@ -222,14 +228,15 @@ class Tidebreak:
                                           ground="simulated review", key=f"sim:{cid}")
             self.reviews += 1
 
-    def multipliers(self, ids: Sequence[int]) -> dict[int, tuple[float, bool]]:
-        out: dict[int, tuple[float, bool]] = {}
+    def multipliers(self, ids: Sequence[int]) -> dict[int, tuple[float, bool, str]]:
+        out: dict[int, tuple[float, bool, str]] = {}
         with Session(self.engine) as s:
             for i in range(0, len(ids), MAX_IDS):
                 ans = reach(s, "default", self.clock.now,
                             content=[f"p{x}" for x in ids[i:i + MAX_IDS]])
                 for cid, r in ans.content.items():
-                    out[int(cid[1:])] = (r.multiplier, r.recommendable)
+                    why = r.reasons[0].split(" (")[0].split(":")[0] if r.reasons else ""
+                    out[int(cid[1:])] = (r.multiplier, r.recommendable, why)
         return out
 
 
@@ -237,9 +244,10 @@ class Tidebreak:
 
 
 def _simulate(cfg: SimConfig, net: Network, posts: Sequence[Post],
-              tb: Tidebreak | None) -> tuple[Cascades, np.ndarray, dict[int, int]]:
+              tb: Tidebreak | None) -> tuple[Cascades, np.ndarray, dict[int, int], dict[int, str]]:
     """Run all ticks; returns the cascades, cumulative violating views per tick, and the tick at
-    which each violating item was first held back (policies on only)."""
+    which each violating item was first held back and the first reason each item was held back
+    for (policies on only)."""
     cas = Cascades(cfg, net, posts)
     by_tick: dict[int, list[Post]] = {}
     for p in posts:
@@ -247,6 +255,8 @@ def _simulate(cfg: SimConfig, net: Network, posts: Sequence[Post],
     violating = np.array([p.category is not None for p in posts])
     curve = np.zeros(cfg.ticks)
     actioned: dict[int, int] = {}
+    reported = np.zeros(len(posts), dtype=np.int64)
+    held: dict[int, str] = {}
     for t in range(cfg.ticks):
         new = by_tick.get(t, [])
         for p in new:
@@ -256,21 +266,24 @@ def _simulate(cfg: SimConfig, net: Network, posts: Sequence[Post],
             tb.clock.now = START + TICK * t
             if new:
                 tb.submit(new)
-            if t % 4 == 0 and t:
-                live = [posts[i] for i in range(len(posts)) if posts[i].tick < t]
-                tb.engagement(live, cas.views, cas.shares)
+            if t % 4 == 0 and t:  # hourly, the platform reports the counters that moved
+                moved = np.flatnonzero(cas.views != reported)
+                tb.engagement([posts[i] for i in moved], cas.views, cas.shares)
+                reported = cas.views.copy()
             tb.review(max(1, cfg.review_per_hour // 4))
             mult = tb.multipliers(active)
             for i in active:
-                m, rec = mult.get(i, (1.0, True))
-                if violating[i] and i not in actioned and (m < 1.0 or not rec):
-                    actioned[i] = t - posts[i].tick
+                m, rec, why = mult.get(i, (1.0, True, ""))
+                if m < 1.0 or not rec:
+                    held.setdefault(i, why)
+                    if violating[i] and i not in actioned:
+                        actioned[i] = t - posts[i].tick
                 cas.step(i, m, rec)
         else:
             for i in active:
                 cas.step(i, 1.0, True)
         curve[t] = cas.views[violating].sum()
-    return cas, curve, actioned
+    return cas, curve, actioned, held
 
 
 def run(cfg: SimConfig) -> SimResult:
@@ -278,16 +291,20 @@ def run(cfg: SimConfig) -> SimResult:
     rng = np.random.default_rng(cfg.seed)
     net = build_network(rng, cfg.users, cfg.communities, cfg.hate_groups, cfg.coordinated)
     posts = make_posts(rng, net, cfg.posts, cfg.ticks, cfg.base_violation_rate)
-    off, curve_off, _ = _simulate(cfg, net, posts, None)
+    off, curve_off, _, _ = _simulate(cfg, net, posts, None)
     with tempfile.TemporaryDirectory(prefix="tidebreak-sim-") as tmp:
         tb = Tidebreak(cfg, net, posts, str(Path(tmp) / "sim.db"))
-        on, curve_on, actioned = _simulate(cfg, net, posts, tb)
+        on, curve_on, actioned, held = _simulate(cfg, net, posts, tb)
         stats = _store_stats(tb)
         tb.engine.dispose()
     violating = np.array([p.category is not None for p in posts])
     v_off, v_on = int(off.views[violating].sum()), int(on.views[violating].sum())
     b_off, b_on = int(off.views[~violating].sum()), int(on.views[~violating].sum())
     hours = sorted(ticks / 4 for ticks in actioned.values())
+    lost: dict[str, int] = {}
+    for i, why in held.items():
+        if not violating[i]:
+            lost[why or "other"] = lost.get(why or "other", 0) + int(off.views[i] - on.views[i])
     figures = {
         "seed": cfg.seed,
         "users": cfg.users, "posts": cfg.posts, "violating_posts": int(violating.sum()),
@@ -299,6 +316,7 @@ def run(cfg: SimConfig) -> SimResult:
         "benign_views_off": b_off, "benign_views_on": b_on,
         "collateral_views": b_off - b_on,
         "collateral_share": round((b_off - b_on) / b_off, 4) if b_off else 0.0,
+        "collateral_views_by_reason": dict(sorted(lost.items(), key=lambda kv: -kv[1])),
         "actioned_violating_share": round(len(actioned) / int(violating.sum()), 4)
         if violating.any() else 0.0,
         "time_to_action_median_hours": float(np.median(hours)) if hours else None,

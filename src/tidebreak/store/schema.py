@@ -529,3 +529,86 @@ class EngagementSampleRow(Base):
     shares: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_engagement_content", "tenant", "content_id", "at"),)
+
+
+# --- scale-out ---
+# Webhook outbox, events that failed for good in a worker, backfill runs (tidebreak.scale).
+
+
+class WebhookOutboxRow(Base):
+    """A decision to deliver to the platform's webhook. Written by an enforcer in the decision's
+    own transaction, so no decision is lost between commit and send; a sender loop delivers it.
+    status: pending (due at next_attempt_at), delivered, dead (retries exhausted; replayable)."""
+
+    __tablename__ = "webhook_outbox"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    decision_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(256))
+    content_id: Mapped[str] = mapped_column(String(256))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent (UTF-8 JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_webhook_due", "status", "next_attempt_at"),
+        UniqueConstraint("tenant", "decision_id", "url", name="uq_webhook_decision_url"),
+    )
+
+
+class EventFailureRow(Base):
+    """An event a worker could not apply for good (e.g. an edit whose create never came), so an
+    async caller polling its decision URL learns why instead of waiting forever."""
+
+    __tablename__ = "event_failures"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(256))
+    status: Mapped[int] = mapped_column(Integer)  # the HTTP status the sync API would answer
+    reason: Mapped[str] = mapped_column(Text)
+    deliveries: Mapped[int] = mapped_column(Integer)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BackfillRunRow(Base):
+    """A backfill: which stored content is re-decided, and how far publishing got (the cursor is
+    the last content id handed to the broker, so a crashed run resumes after it)."""
+
+    __tablename__ = "backfill_runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # publishing | published
+    cursor: Mapped[str | None] = mapped_column(String(256))
+    total: Mapped[int] = mapped_column(Integer)
+    published: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- coordination ---
+
+
+class CoordinationCaseRow(Base):
+    """A detected coordinated group awaiting (or after) human review: never an automatic action.
+    `id` is the group id, derived from the member list, so re-detecting the same group updates
+    the same case."""
+
+    __tablename__ = "coordination_cases"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    accounts: Mapped[list] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|confirmed|dismissed
+    detector_version: Mapped[str] = mapped_column(String(32))
+    review_task_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_coordination_cases_status", "tenant", "status", "score"),)
