@@ -43,7 +43,7 @@ def append(session: Session, *, tenant: str, kind: str, subject: str, actor: str
     head = session.execute(
         select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
     ).scalar_one_or_none()
-    if head is None:
+    if head is None:  # only a database created outside the migrations lacks the head row
         head = LedgerHeadRow(id=1, seq=0, hash=GENESIS)
         session.add(head)
     seq = head.seq + 1
