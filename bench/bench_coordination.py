@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_coordination.py            # 100k and 1M events
     .venv/bin/python bench/bench_coordination.py --sizes 100k
 
-Events come from the planted-group simulator, scaled by its organic population (about 25 events
+Events come from the planted-group simulator, scaled by its organic population (about 18 events
 per account), written to JSONL, then read and detected as the CLI does. Prints, per size: events,
 seconds to read and validate, seconds to detect (text clustering, pairs, edges, groups,
 evidence), co-actions and groups, and the process's peak resident memory so far.
@@ -22,7 +22,7 @@ from tidebreak.coordination.detect import DetectionParams, detect
 from tidebreak.coordination.events import read_events
 from tidebreak.coordination.simulate import SimParams, simulate, write_events
 
-SIZES = {"100k": 4_000, "1M": 40_000}  # organic accounts giving about that many events
+SIZES = {"100k": 4_000, "1M": 55_000}  # organic accounts giving about that many events
 
 
 def peak_rss_gib() -> float:

@@ -306,3 +306,24 @@ def test_a_detected_group_becomes_a_review_case_and_only_confirmation_yields_act
     assert inputs.account_ids == ("a", "b", "c", "d")
     assert inputs.ground == COORDINATED_HARM_GROUND
     assert inputs.evidence_summary["summary"]["objects"] == 6
+
+
+def test_events_come_from_csv_files_and_from_pipeline_content() -> None:
+    import io
+    from datetime import datetime, timezone
+
+    from tidebreak.coordination.events import events_from_content, read_events
+    from tidebreak.model import Content, ContentKind
+
+    csv_bytes = (b"timestamp,event_id,account_id,object_type,object_id,text\n"
+                 b"1793707200,1,a,hashtag,#Vote,\n"
+                 b",2,b,hashtag,#vote,\n")
+    events, report = read_events(io.BytesIO(csv_bytes), "csv")
+    assert [e.event_id for e in events] == ["1"] and report.errors == [(3, "missing timestamp")]
+
+    post = Content("p1", ContentKind.POST, "Read this #Rigged https://x.example/a?utm_source=q",
+                   author="acct", created_at=datetime(2026, 11, 3, tzinfo=timezone.utc),
+                   parent_id="thread9", urls=("https://x.example/a?utm_source=q",))
+    kinds = sorted((e.object_type.value, e.object_id) for e in events_from_content(post))
+    assert kinds == [("hashtag", "rigged"), ("reply", "thread9"), ("text", ""),
+                     ("url", "https://x.example/a?utm_source=q")]

@@ -143,7 +143,7 @@ def simulate(
     truth: Annotated[Optional[Path], typer.Option(help="Write the truth (planted groups, hard "
                      "negatives) as JSON here.")] = None,
     organic_accounts: Annotated[int, typer.Option(help="Organic population (scales the "
-                                "event count, about 25 events per account).")] = 4000,
+                                "event count, about 18 events per account).")] = 4000,
     groups: Annotated[int, typer.Option(help="Planted coordinated groups.")] = 6,
 ) -> None:
     """Generate events with planted coordinated groups hidden among organic users, a news
