@@ -33,5 +33,16 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py
 
+# Full harm-classifier training (CPU, ~45 min on 2 cores): fine-tune MiniLM, export int8 ONNX,
+# calibrate and evaluate, install into models/harm/, then run the functional tests and write the
+# model card with the runtime venv. Nothing is downloaded at run time (HF_HUB_OFFLINE).
+TRAIN_VENV := .venv-train
+train: $(STAMP)
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet torch==2.13.0 -e '.[train]'
+	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/python training/finetune_harm.py
+	$(TRAIN_VENV)/bin/python training/finetune_harm.py --install
+	$(BIN)/python training/harm_card.py
+
 clean:
 	rm -rf var .pytest_cache

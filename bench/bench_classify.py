@@ -75,7 +75,7 @@ def main() -> int:
             flagged += bool(r["labels"])
     dt = time.perf_counter() - t0
     print(f"posts:            {len(posts)} (mean {chars:.0f} chars)")
-    print(f"threads:          {clf.encoder.threads} (cpus available: {len(os.sched_getaffinity(0))})")
+    print(f"threads:          {clf.threads} (cpus available: {len(os.sched_getaffinity(0))})")
     print(f"load + warm-up:   {load_s:.2f} s")
     print(f"time:             {dt:.2f} s")
     print(f"throughput:       {len(posts) / dt:.0f} posts/s")

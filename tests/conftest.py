@@ -44,8 +44,12 @@ def pg_url() -> Iterator[str]:
     with admin.begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    # application_name tags this test's connections, so teardown can end any it leaked (an
+    # idle transaction would otherwise block DROP SCHEMA forever).
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     with admin.begin() as c:
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name = :s AND pid <> pg_backend_pid()"), {"s": schema})
         c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 

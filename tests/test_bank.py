@@ -97,10 +97,12 @@ def test_a_match_becomes_one_signal_with_evidence(bank: BankDetector) -> None:
     no_match, near, exact = bank.detect(items)
     assert no_match == []
     (sig,) = exact
-    assert (sig.detector, sig.category, sig.score) == ("bank", "voting_misinformation", 1.0)
+    # The signal says "copy of banked content"; what the original was travels in the evidence.
+    assert (sig.detector, sig.category, sig.score) == ("bank", "known_violating", 1.0)
     assert sig.detector_version == bank.version
-    assert sig.evidence == {"bank": "debunked", "entry_id": "claim-1", "match": "exact",
-                            "similarity": 1.0, "source_content_id": "post-123"}
+    assert sig.evidence == {"bank": "debunked", "banked_category": "voting_misinformation",
+                            "entry_id": "claim-1", "match": "exact", "similarity": 1.0,
+                            "source_content_id": "post-123"}
     (sig,) = near
     assert sig.evidence["match"] == "near" and sig.score < 1.0
     assert sig.evidence["similarity"] == pytest.approx(sig.score, abs=1e-4)

@@ -11,17 +11,16 @@ import json
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Annotated, Any, NoReturn, Optional
+from typing import IO, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tidebreak.cli_io import fail, numbered_lines, open_input, open_output, write_jsonl
 from tidebreak.config import Settings
 
 app = typer.Typer(help="tidebreak: an open-source trust & safety engine.", no_args_is_help=True,
@@ -70,11 +69,6 @@ OutOpt = Annotated[Optional[Path], typer.Option("-o", "--output", help="JSONL ou
 BATCH = 64
 
 
-def fail(reason: str, code: int = 2) -> NoReturn:
-    print(f"error: {reason}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
 def _settings() -> Settings:
     return Settings.from_env()
 
@@ -92,42 +86,6 @@ def _engine(db: str | None):  # type: ignore[no-untyped-def]
         if type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
             fail(f"bad database URL: {e}")
         raise
-
-
-@contextmanager
-def _open_in(path: Path | None) -> Iterator[IO[bytes]]:
-    if path is None:
-        yield sys.stdin.buffer
-        return
-    try:
-        f = path.open("rb")
-    except OSError as e:
-        fail(f"cannot read {path}: {e.strerror}")
-    with f:
-        yield f
-
-
-@contextmanager
-def _open_out(path: Path | None) -> Iterator[IO[str]]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        f = path.open("w", encoding="utf-8")
-    except OSError as e:
-        fail(f"cannot write {path}: {e.strerror}")
-    with f:
-        yield f
-
-
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for n, line in enumerate(stream, 1):
-        if line.strip():
-            yield n, line
-
-
-def _write(f: IO[str], obj: dict[str, Any]) -> None:
-    f.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 # -- the main job -------------------------------------------------------------------------------
@@ -160,7 +118,7 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   disable=not progress) as bar:
         task = bar.add_task("moderating", total=total)
-        for n, line in _lines(stream):
+        for n, line in numbered_lines(stream):
             try:
                 batch.append((n, parse_json_line(line, max_text_bytes=settings.max_text_bytes)))
             except InvalidInput as e:
@@ -183,10 +141,10 @@ def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> No
     with tempfile.TemporaryDirectory(prefix="tidebreak-") as tmp:
         engine = _engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
         pipeline = build_pipeline(engine, settings)
-        with _open_in(input) as src, _open_out(output) as dst:
+        with open_input(input) as src, open_output(output) as dst:
             def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
                 d = outcome.decision
-                _write(dst, {"id": ev.content.id, "action": d.action.value,
+                write_jsonl(dst, {"id": ev.content.id, "action": d.action.value,
                              "categories": list(d.categories), "rules": d.rules,
                              "decision_id": d.id})
             bad = _run_events(pipeline, src, sink, settings=settings)
@@ -214,7 +172,7 @@ def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt
         dupes += outcome.duplicate
         actions[outcome.decision.action.value] += 0 if outcome.duplicate else 1
 
-    with _open_in(file) as src:
+    with open_input(file) as src:
         bad = _run_events(pipeline, src, sink, settings=settings, total=total, progress=True)
     out.print(f"ingested {sum(actions.values())} new events, {dupes} already seen, {bad} rejected; "
               f"actions: {dict(actions)}")
@@ -230,14 +188,14 @@ def classify(input: InOpt = None, output: OutOpt = None,
 
     pending: list[tuple[Any, str]] = []
     bad = 0
-    with _open_in(input) as src, _open_out(output) as dst:
+    with open_input(input) as src, open_output(output) as dst:
         def flush() -> None:
             if pending:
                 for (cid, _), res in zip(pending, score([t for _, t in pending])):
-                    _write(dst, {"id": cid, **res})
+                    write_jsonl(dst, {"id": cid, **res})
                 pending.clear()
 
-        for n, line in _lines(src):
+        for n, line in numbered_lines(src):
             try:
                 obj = json.loads(line.decode("utf-8"))
                 if not isinstance(obj, dict) or "id" not in obj:
@@ -313,7 +271,7 @@ def decisions_list(db: DbOpt = None,
         rows = recent(s, _settings().tenant, limit=limit, action=action, rule=rule)
     if as_json:
         for r in rows:
-            _write(sys.stdout, r.payload)
+            write_jsonl(sys.stdout, r.payload)
         return
     table = Table("time", "content", "action", "categories", "rules")
     for r in rows:
@@ -482,8 +440,8 @@ def ledger_anchor(output: OutOpt = None, db: DbOpt = None) -> None:
             a = anchor(s, datetime.now(timezone.utc))
         except ValueError as e:
             fail(str(e), 1)
-    with _open_out(output) as dst:
-        _write(dst, a)
+    with open_output(output) as dst:
+        write_jsonl(dst, a)
 
 
 @ledger_app.command("check-anchor")

