@@ -82,7 +82,7 @@ def write_card(meta: dict) -> None:
     w(f"- Loss: binary cross-entropy per category, **masked** where the source does not judge the category; "
       f"pos_weight {json.dumps(tr['pos_weight'])}; own_v0 rows weight {tr['own_v0_weight']}.")
     w(f"- {tr['epochs']} epochs, batch {tr['batch']} (length-bucketed), AdamW lr {tr['lr']} (head {tr['head_lr']}), "
-      f"warm-up {tr['warmup']:.0%} then linear decay, weight decay {tr['weight_decay']}, grad clip 1.0; "
+      f"first {tr['max_steps']} batches of the seeded epoch, warm-up {tr['warmup_steps']} steps then linear decay to 0, weight decay {tr['weight_decay']}, grad clip 1.0; "
       f"torch {tr['torch']} on {tr['threads']} CPU threads: {tr['train_seconds'] / 60:.0f} min"
       + (f" (stopped at step {tr['stopped_early']} of the schedule)" if tr.get("stopped_early") else "") + ".")
     e = meta["export"]

@@ -59,6 +59,10 @@ from tidebreak.coordination.cli import coordination_app  # noqa: E402
 
 app.add_typer(coordination_app, name="coordination")
 
+from tidebreak.governance.cli import app as governance_app  # noqa: E402
+
+app.add_typer(governance_app, name="governance")
+
 err = Console(stderr=True)
 out = Console()
 

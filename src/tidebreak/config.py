@@ -27,7 +27,7 @@ def _float(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
-DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "political_ads")
+DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "voting", "political_ads")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
 
     seed_authorisations(engine, tenant, str(bundled_data("ad_authorisations.jsonl")),
                         datetime.now(timezone.utc))
+    # --- governance: one election in its window, so election mode and its dashboard show ---
+    from tidebreak.governance.elections import ensure_demo_election
+
+    election_id = ensure_demo_election(engine, tenant, datetime.now(timezone.utc))
     pipeline = build_pipeline(engine, settings, tenant=tenant)
     raw = _jsonl("sample_events.jsonl")
     events = [parse_event(obj, max_text_bytes=settings.max_text_bytes) for obj in raw]
@@ -97,6 +101,13 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
     for e in errors:
         console.print(f"refused: {e}", markup=False)
     console.print(_against_labels(events, results))
+    from tidebreak.governance.elections import dashboard
+
+    dash = dashboard(engine, tenant, election_id, datetime.now(timezone.utc))
+    console.print(f"Election mode: {dash['election']['name']} is {dash['election']['state']}; "
+                  f"{dash['volume']['in_window']} voting-related decisions, "
+                  f"{sum(q['open'] for q in dash['queues'].values())} open review tasks on them "
+                  f"(tidebreak governance elections dashboard {election_id})", markup=False)
     console.print("Explore: tidebreak decisions list | tidebreak decisions show ID | "
                   "tidebreak ledger verify | tidebreak serve")
     return {"action": by_action, "rule": by_rule, "kind": by_kind}

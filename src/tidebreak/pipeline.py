@@ -86,6 +86,28 @@ class Outcome:
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """What a decide-step adjuster sees: the policy's enforced hits for one event, inside the
+    decision's transaction (so what it reads and records commits with the decision)."""
+
+    session: Session
+    tenant: str
+    event: Event
+    content: Content
+    context: Context
+    signals: Sequence[Signal]
+    hits: tuple[RuleHit, ...]
+    now: datetime
+    policy: PolicySet
+
+
+# Returns the hits the decision carries. Used for what the policy file cannot know: audited
+# public-interest exceptions and election mode (tidebreak.governance). Each replaced hit must be
+# replaced by one that says why, so the decision's reasons stay complete.
+Adjuster = Callable[[Adjustment], tuple[RuleHit, ...]]
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -94,7 +116,8 @@ class Pipeline:
     def __init__(self, engine: Engine, detectors: Sequence[Detector], policy: PolicySet, *,
                  tenant: str = "default", strike_days: int = 90, clock: Clock = utcnow,
                  before_batch: Sequence[Callable[[], None]] = (),
-                 enforcers: Sequence[Enforcer] = ()) -> None:
+                 enforcers: Sequence[Enforcer] = (),
+                 adjusters: Sequence[Adjuster] = ()) -> None:
         self.engine = engine
         self.detectors = list(detectors)
         self.policy = policy
@@ -105,6 +128,7 @@ class Pipeline:
         self.model_versions = {d.name: d.version for d in self.detectors}
         self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
         self.enforcers = list(enforcers)  # see tidebreak.enforce.hooks
+        self.adjusters = list(adjusters)  # see Adjustment
 
     # -- public -------------------------------------------------------------------------------
 
@@ -251,6 +275,9 @@ class Pipeline:
             else:
                 po = self.policy.evaluate(signals, context)
                 outcome_hits, shadow_hits = po.hits, po.shadow_hits
+                for adjust in self.adjusters:
+                    outcome_hits = adjust(Adjustment(s, self.tenant, ev, content, context,
+                                                     signals, outcome_hits, now, self.policy))
             actions = tuple(a for h in outcome_hits for a in h.actions if a.type != ActionType.NONE)
             decision = Decision(
                 id=uuid.uuid4().hex,

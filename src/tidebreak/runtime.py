@@ -19,7 +19,7 @@ from tidebreak.detect import base as detectors
 from tidebreak.detect.bank import BankDetector
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.hooks import Enforcer
-from tidebreak.pipeline import Clock, Pipeline, utcnow
+from tidebreak.pipeline import Adjuster, Clock, Pipeline, utcnow
 from tidebreak.policy import PolicySet, default_policy_path, load_policy
 from tidebreak.store import bank as bank_store
 from tidebreak.store.db import open_store
@@ -28,9 +28,20 @@ __all__ = ["BankSync", "build_detectors", "build_pipeline", "bundled_data", "loa
            "open_store"]
 
 
-def load_policies(settings: Settings) -> PolicySet:
-    active = load_policy(settings.policy_path or default_policy_path())
-    return PolicySet(active, [load_policy(p) for p in settings.shadow_policy_paths])
+def load_policies(settings: Settings, engine: Engine | None = None,
+                  tenant: str | None = None) -> PolicySet:
+    """The file policy, unless `engine` holds a version published through the governance
+    workflow (tidebreak.governance.versions): then that one is live, and drafts under review run
+    in shadow beside it."""
+    active, drafts = None, []
+    if engine is not None:
+        from tidebreak.governance.versions import draft_policies, live_policy
+
+        active = live_policy(engine, tenant or settings.tenant)
+        drafts = draft_policies(engine, tenant or settings.tenant)
+    if active is None:
+        active = load_policy(settings.policy_path or default_policy_path())
+    return PolicySet(active, [load_policy(p) for p in settings.shadow_policy_paths] + drafts)
 
 
 class BankSync:
@@ -63,6 +74,7 @@ BUILTIN_DETECTORS = {
     "bank": "tidebreak.detect.bank",
     "harm": "tidebreak.detect.harm",
     "factcheck": "tidebreak.detect.factcheck",
+    "voting": "tidebreak.detect.voting",
     "political_ads": "tidebreak.accountability.ads",
 }
 
@@ -114,6 +126,15 @@ from tidebreak.scale.webhooks import webhook_enforcer  # noqa: E402
 
 ENFORCERS.append(webhook_enforcer)
 
+# Decide-step adjusters every pipeline runs, in order (see tidebreak.pipeline.Adjustment).
+ADJUSTERS: list[Callable[[Settings], Adjuster]] = []
+
+# --- governance: election mode and public-interest exceptions in the decide step; severe-
+# harassment cases from reports; exceptions counted in the transparency report ---
+from tidebreak.governance import register as register_governance  # noqa: E402
+
+register_governance(ENFORCERS, ADJUSTERS)
+
 
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
@@ -121,9 +142,10 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
     dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant)
-    return Pipeline(engine, dets, policy or load_policies(settings), tenant=tenant,
+    return Pipeline(engine, dets, policy or load_policies(settings, engine, tenant), tenant=tenant,
                     strike_days=settings.strike_days, clock=clock, before_batch=hooks,
-                    enforcers=[factory(settings) for factory in ENFORCERS])
+                    enforcers=[factory(settings) for factory in ENFORCERS],
+                    adjusters=[factory(settings) for factory in ADJUSTERS])
 
 
 def bundled_data(name: str) -> Path:

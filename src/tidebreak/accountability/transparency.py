@@ -71,6 +71,13 @@ AppealSource = Callable[[Session, str, datetime, datetime], list[AppealRecord]]
 APPEAL_SOURCES: list[AppealSource] = []
 
 
+# Further report sections, by key: each returns its figures for [from, to) of a tenant. Other parts
+# of the system add theirs here (e.g. governance: public-interest exceptions); the definitions
+# of their figures go into DEFINITIONS under the same key.
+ReportSection = Callable[[Session, str, datetime, datetime], dict[str, Any]]
+REPORT_SECTIONS: dict[str, ReportSection] = {}
+
+
 def _aware(d: datetime) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
@@ -303,6 +310,7 @@ def build_report(session: Session, tenant: str, start: datetime, end: datetime, 
         "automated_overturned": overturn_fig,
         "reviewers": reviewers_fig,
         "prevalence": prevalence,
+        **{key: section(session, tenant, start, end) for key, section in REPORT_SECTIONS.items()},
         "definitions": DEFINITIONS,
     }
 

@@ -214,6 +214,16 @@ def create_app(engine: Engine, settings: Settings,
 
     app.include_router(accountability_router(engine, settings, principal, read_json))
 
+    # --- fact-checks: import into the tenant's store, match texts against them ---
+    from tidebreak.api.factcheck_api import factcheck_router
+
+    app.include_router(factcheck_router(engine, pipeline_for, principal, read_json))
+
+    # --- governance: exceptions, policy versions, disparate impact, elections, harassment ---
+    from tidebreak.governance.api import governance_router
+
+    app.include_router(governance_router(engine, pipeline_for, principal, read_json))
+
     # --- scale-out: async submission through the broker, readiness ---
     from tidebreak.api.async_api import async_router
 

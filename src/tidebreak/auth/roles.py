@@ -12,6 +12,8 @@ class Role(StrEnum):
     POLICY_ADMIN = "policy_admin"
     AUDITOR = "auditor"  # read-only: ledger, decisions, reports
     ADMIN = "admin"
+    # --- governance: reviews policy changes for their effect on protected groups ---
+    CIVIL_RIGHTS_REVIEWER = "civil_rights_reviewer"
 
 
 ROLES = tuple(r.value for r in Role)
@@ -52,6 +54,31 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "groups:read": frozenset({Role.PLATFORM, Role.REVIEWER, Role.SENIOR_REVIEWER,
                               Role.POLICY_ADMIN, Role.AUDITOR, Role.ADMIN}),
     "groups:write": frozenset({Role.PLATFORM, Role.ADMIN}),
+    # fact-checks (tidebreak.factcheck): policy admins import them; whoever reads decisions may
+    # ask what a text matches.
+    "factchecks:write": frozenset({Role.POLICY_ADMIN, Role.ADMIN}),
+    "factchecks:read": frozenset({Role.PLATFORM, Role.REVIEWER, Role.SENIOR_REVIEWER,
+                                  Role.POLICY_ADMIN, Role.AUDITOR, Role.ADMIN}),
+    # --- governance (tidebreak.governance) ---
+    # Public-interest exceptions are granted by a named senior role only, never by an operator
+    # key or the platform: that is the point of the audit trail.
+    "exceptions:grant": frozenset({Role.SENIOR_REVIEWER, Role.POLICY_ADMIN}),
+    "exceptions:read": frozenset({Role.SENIOR_REVIEWER, Role.POLICY_ADMIN, Role.AUDITOR,
+                                  Role.CIVIL_RIGHTS_REVIEWER, Role.ADMIN}),
+    "policy:draft": frozenset({Role.POLICY_ADMIN, Role.ADMIN}),
+    "policy:read": frozenset({Role.POLICY_ADMIN, Role.CIVIL_RIGHTS_REVIEWER, Role.AUDITOR,
+                              Role.SENIOR_REVIEWER, Role.ADMIN}),
+    # Approval is by role: a policy admin and a civil-rights reviewer must both approve.
+    "policy:approve": frozenset({Role.POLICY_ADMIN, Role.CIVIL_RIGHTS_REVIEWER}),
+    "policy:publish": frozenset({Role.POLICY_ADMIN, Role.ADMIN}),
+    "impact:read": frozenset({Role.POLICY_ADMIN, Role.CIVIL_RIGHTS_REVIEWER, Role.AUDITOR,
+                              Role.ADMIN}),
+    "elections:write": frozenset({Role.POLICY_ADMIN, Role.ADMIN}),
+    "elections:read": frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER, Role.POLICY_ADMIN,
+                                 Role.CIVIL_RIGHTS_REVIEWER, Role.AUDITOR, Role.ADMIN}),
+    "harassment:read": frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER, Role.POLICY_ADMIN,
+                                  Role.AUDITOR, Role.ADMIN}),
+    "harassment:write": frozenset({Role.REVIEWER, Role.SENIOR_REVIEWER, Role.ADMIN}),
 }
 
 

@@ -17,14 +17,24 @@ evidence gets {"stance": "refutes", "refutation_cue": ...} and the score is capp
 `refute_cap` (0.6: over the policy's review thresholds, under its auto-label and removal ones),
 so such a post goes to human review at most. The cue list is deliberately small and lexical; a
 reviewer, not the cue, makes the final call.
+
+Store. Bound to a store (`bind_store`, called by `runtime.build_detectors`), the detector
+matches against the tenant's imported fact-checks (`tidebreak factcheck import`, table
+`factchecks`) when there are any, and the bundled set otherwise. Like `runtime.BankSync` for the
+bank detector, it checks a cheap fingerprint of the table (count, latest import) at most every
+`sync_seconds` and rebuilds its index when it moved; claims already indexed keep their vectors,
+so only new or changed claims are encoded.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
+
+import numpy as np
 
 from tidebreak.detect.base import register
 from tidebreak.model import Item, Signal
@@ -68,6 +78,7 @@ class FactCheckDetector:
         floor: float = 0.35,
         refute_cap: float = 0.6,
         encoder: object | None = None,
+        sync_seconds: float = 5.0,
     ) -> None:
         from tidebreak.factcheck.claimreview import load_factchecks
         from tidebreak.factcheck.index import ClaimIndex
@@ -87,10 +98,73 @@ class FactCheckDetector:
                 index = ClaimIndex(fcs, encoder=encoder)
         self.index: ClaimIndex = index  # type: ignore[assignment]
         self.version = f"{DETECTOR_VERSION}+{self.index.fingerprint}"
+        self._fallback = self.index  # the bundled (or given) set, used while the store is empty
+        self._encoder = encoder
+        self.engine: Any = None
+        self.tenant = "default"
+        self.sync_seconds = float(sync_seconds)
+        self._seen: object = None
+        self._checked = 0.0
+
+    # -- store ---------------------------------------------------------------------------------
+
+    def bind_store(self, engine: Any, tenant: str) -> None:
+        self.engine, self.tenant = engine, tenant
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        """Rebuild the index if the tenant's stored fact-checks changed (throttled)."""
+        if self.engine is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._checked < self.sync_seconds:
+            return
+        self._checked = now
+        from sqlalchemy.orm import Session
+
+        from tidebreak.factcheck import store
+
+        with Session(self.engine) as s:
+            version = store.store_version(s, self.tenant)
+            if version == self._seen:
+                return
+            fcs = store.load_factchecks(s, self.tenant) if version[0] else []
+        self.index = self._rebuild(fcs) if fcs else self._fallback
+        self.version = f"{DETECTOR_VERSION}+{self.index.fingerprint}"
+        self._seen = version
+
+    def _rebuild(self, fcs: list[Any]) -> Any:
+        """A new index over fcs, reusing the vectors of claims the current index already holds."""
+        from tidebreak.factcheck.index import ClaimIndex, clean_text
+
+        old = self.index
+        titled = sum(1 for f in fcs if f.title) >= 0.5 * len(fcs)
+        reuse_titles = titled and old.title_vectors is not None
+        vecs = np.zeros((len(fcs), old.vectors.shape[1] if old.vectors.size else 384), np.float32)
+        tvecs = np.zeros_like(vecs) if titled else None
+        todo: list[int] = []
+        for i, fc in enumerate(fcs):
+            j = old._pos.get(fc.claim_id)
+            if j is not None and old.factchecks[j] == fc and (not titled or reuse_titles):
+                vecs[i] = old.vectors[j]
+                if tvecs is not None:
+                    tvecs[i] = old.title_vectors[j]
+            else:
+                todo.append(i)
+        if todo:
+            enc = old.encoder
+            vecs[todo] = enc.encode([clean_text(fcs[i].claim) for i in todo])
+            if tvecs is not None:
+                tvecs[todo] = enc.encode([clean_text(fcs[i].title or fcs[i].claim) for i in todo])
+        return ClaimIndex(fcs, encoder=old.encoder, fusion=old.fusion, vectors=vecs,
+                          title_vectors=tvecs, encoder_id=old.encoder_id)
+
+    # -- detect --------------------------------------------------------------------------------
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         if not items:
             return []
+        self.refresh()
         if len(self.index) == 0:
             return [[] for _ in items]
         texts = [it.norm.text for it in items]

@@ -3,6 +3,9 @@
     tidebreak factcheck match -i QUERIES.jsonl --claims CLAIMS.jsonl -k 5 -o OUT.jsonl
     tidebreak factcheck match --index DIR < queries.jsonl > matches.jsonl
     tidebreak factcheck index --claims CLAIMS.jsonl -o DIR
+    tidebreak factcheck import FILE [--db URL] [--tenant T]     (store; see factcheck.store)
+    tidebreak factcheck export -o FILE [--db URL] [--tenant T]  (ClaimReview JSON-LD)
+    tidebreak factcheck backfill [--since DAYS] [--chunk N]     (see factcheck.backfill)
 
 Queries: one JSON object per line, `{"id", "text"}` (optional `urls`: a list of strings).
 Claims: JSON Lines of `{"id", "text", ...}` or ClaimReview JSON-LD, or .json/.csv (see
@@ -172,3 +175,133 @@ def index_cmd(
          f"(fingerprint {idx.fingerprint})")
     if bad:
         raise typer.Exit(2)
+
+
+# ------------------------------------------------------------------ the store: import, export, backfill
+
+DbOpt = Optional[str]
+
+
+def _store(db: str | None) -> Any:
+    """Open (and migrate) the store; an unreachable database is one line and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tidebreak.runtime import open_store
+
+    try:
+        return open_store(db)
+    except (SQLAlchemyError, OSError) as e:
+        _err(f"error: cannot open the database: {str(e).splitlines()[0]}")
+        raise typer.Exit(2) from None
+
+
+def _tenant(tenant: str | None) -> str:
+    from tidebreak.config import Settings
+
+    return tenant or Settings.from_env().tenant
+
+
+@factcheck_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="ClaimReview JSON-LD (.json), JSON Lines or CSV."),
+    db: DbOpt = typer.Option(None, "--db", help="Database URL (default: $TIDEBREAK_DATABASE_URL or sqlite:///var/tidebreak.db)."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Tenant (default: $TIDEBREAK_TENANT)."),
+    actor: str = typer.Option("cli", "--actor", help="Who imports, for the ledger."),
+) -> None:
+    """Store fact-checks for the tenant's factcheck detector. One bad record imports nothing
+    (exit 2); duplicates are reported, never silently dropped."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.factcheck.claimreview import read_factchecks
+    from tidebreak.factcheck.store import ImportRejected, import_factchecks, parse_records
+    from tidebreak.pipeline import utcnow
+
+    if not file.is_file():
+        _err(f"error: no such file: {file}")
+        raise typer.Exit(2)
+    try:
+        fcs = parse_records(read_factchecks(file), file.name)
+    except (OSError, UnicodeDecodeError) as e:
+        _err(f"error: cannot read {file}: {e}")
+        raise typer.Exit(2) from None
+    except ImportRejected as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    engine = _store(db)
+    try:
+        with Session(engine) as s, s.begin():
+            res = import_factchecks(s, tenant=_tenant(tenant), factchecks=fcs, actor=actor,
+                                    now=utcnow(), source=file.name)
+    except ImportRejected as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    # Each id is named (up to 10 per kind, so a re-import of 10k records stays readable).
+    for ids, what in ((res.duplicates, f"warning: {file.name}: duplicate claim id {{!r}} (identical copy); stored once"),
+                      (res.unchanged, "note: claim id {!r} is already stored, identical; unchanged"),
+                      (res.replaced, "note: claim id {!r} replaced a different stored record (kept in its history)")):
+        for cid in ids[:10]:
+            _err(what.format(cid))
+        if len(ids) > 10:
+            _err(f"note: ... and {len(ids) - 10} more like that")
+    print(json.dumps({k: v for k, v in res.to_dict().items() if not k.endswith("_ids")}))
+
+
+@factcheck_app.command("export")
+def export_cmd(
+    output: Path = typer.Option(..., "-o", "--output", help="File to write: a JSON array of ClaimReview (JSON-LD); .jsonl gives one per line."),
+    db: DbOpt = typer.Option(None, "--db", help="Database URL."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Tenant (default: $TIDEBREAK_TENANT)."),
+) -> None:
+    """Write the tenant's stored fact-checks as schema.org ClaimReview again."""
+    from sqlalchemy.orm import Session
+
+    from tidebreak.factcheck.claimreview import to_claimreview
+    from tidebreak.factcheck.store import load_factchecks
+
+    engine = _store(db)
+    try:
+        with Session(engine) as s:
+            fcs = load_factchecks(s, _tenant(tenant))
+    finally:
+        engine.dispose()
+    docs = [{"@context": "https://schema.org", **to_claimreview(fc)} for fc in fcs]
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            if output.suffix.lower() in (".jsonl", ".ndjson"):
+                f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
+            else:
+                json.dump(docs, f, ensure_ascii=False, indent=1)
+                f.write("\n")
+    except OSError as e:
+        _err(f"error: cannot write {output}: {e}")
+        raise typer.Exit(2) from None
+    _err(f"exported {len(docs)} fact-checks -> {output}")
+
+
+@factcheck_app.command("backfill")
+def backfill_cmd(
+    since: float = typer.Option(30.0, "--since", min=0.0, help="Window: content created in the last DAYS days."),
+    chunk: int = typer.Option(200, "--chunk", min=1, max=10000, help="Items per chunk (the cursor moves per chunk)."),
+    db: DbOpt = typer.Option(None, "--db", help="Database URL."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Tenant (default: $TIDEBREAK_TENANT)."),
+) -> None:
+    """Match stored content against newly imported fact-checks only and re-decide the matches
+    through the pipeline (label, reduce, remove by policy; notices to earlier sharers).
+    An interrupted run resumes from its cursor."""
+    from tidebreak.factcheck.backfill import run_backfill
+    from tidebreak.runtime import build_pipeline
+
+    engine = _store(db)
+    try:
+        pipeline = build_pipeline(engine, tenant=_tenant(tenant))
+        reports = run_backfill(engine, pipeline, since_days=since, chunk=chunk)
+    finally:
+        engine.dispose()
+    if not reports:
+        _err("no new fact-checks since the last backfill; nothing to do")
+    for r in reports:
+        print(json.dumps({"run_id": r.run_id, "resumed": r.resumed, "fact_checks": len(r.claim_ids),
+                          "scanned": r.scanned, "matched": r.matched, "actioned": r.actioned,
+                          "notices": r.notices}))

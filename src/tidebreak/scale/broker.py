@@ -51,6 +51,7 @@ class BrokerConfig:
     publish_timeout: float = 5.0
     ack_wait: float = 30.0
     max_deliver: int = 10
+    retry_delay: float = 1.0  # first redelivery delay for an event that must wait; doubles
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BrokerConfig":

@@ -1,7 +1,7 @@
 """`tidebreak worker`, `tidebreak backfill start|resume|status`, `tidebreak webhooks list|replay|send`.
 
-Helpers (`fail`, `_engine`) come from tidebreak.cli inside each command: this module is imported
-while tidebreak.cli itself is still loading.
+`_engine` comes from tidebreak.cli inside each command: this module is imported while
+tidebreak.cli itself is still loading.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import json
 from typing import Annotated, Optional
 
 import typer
+
+from tidebreak.cli_io import fail
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: "
                   "$TIDEBREAK_DATABASE_URL or sqlite:///var/tidebreak.db).")]
@@ -25,7 +27,6 @@ webhooks_app = typer.Typer(help="Decision webhooks: outbox, dead letters, replay
 def _broker(nats_url: str | None):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from tidebreak.cli import fail
     from tidebreak.config import Settings
     from tidebreak.scale.broker import BrokerConfig
 
@@ -46,7 +47,7 @@ def worker(db: DbOpt = None, nats: NatsOpt = None,
                help="Serve Prometheus metrics on this port.")] = None) -> None:
     """Consume events from the broker and decide them; run as many as you like. Webhooks (if
     TIDEBREAK_WEBHOOK_URL is set) are sent from every worker. Stops cleanly on SIGTERM."""
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli import _engine
     from tidebreak.runtime import build_pipeline
     from tidebreak.scale.logs import setup_logging
     from tidebreak.scale.webhooks import SenderConfig, WebhookSender
@@ -82,7 +83,6 @@ def worker(db: DbOpt = None, nats: NatsOpt = None,
 def _publish(engine, producer, run_id: str) -> None:  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from tidebreak.cli import fail
     from tidebreak.scale.backfill import progress, publish_run
     from tidebreak.scale.broker import BrokerUnavailable
 
@@ -120,7 +120,7 @@ def backfill_start(reason: Annotated[str, typer.Option(help="Why (new model, pol
 @backfill_app.command("resume")
 def backfill_resume(run_id: str, db: DbOpt = None, nats: NatsOpt = None) -> None:
     """Continue publishing a run after its last confirmed chunk."""
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli import _engine
     from tidebreak.scale.backfill import progress
     from tidebreak.scale.broker import Producer
 
@@ -141,7 +141,7 @@ def backfill_status(run_id: Annotated[Optional[str], typer.Argument()] = None,
     """One JSON line per run: total, published, decided, failed."""
     from dataclasses import asdict
 
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli import _engine
     from tidebreak.scale.backfill import latest_runs, progress
 
     engine = _engine(db)
@@ -160,7 +160,7 @@ def backfill_status(run_id: Annotated[Optional[str], typer.Argument()] = None,
 def webhooks_list(status: Annotated[str, typer.Option(help="dead, pending, delivered or all.")] = "dead",
                   limit: int = 100, db: DbOpt = None) -> None:
     """One JSON line per outbox row (default: the dead-letter list)."""
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli import _engine
     from tidebreak.scale.webhooks import list_outbox
 
     if status not in ("dead", "pending", "delivered", "all"):
@@ -188,7 +188,7 @@ def webhooks_send(once: Annotated[bool, typer.Option(help="One pass, then exit."
     """Run a sender without a worker (workers send webhooks too)."""
     import time
 
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli import _engine
     from tidebreak.config import Settings
     from tidebreak.scale.logs import setup_logging
     from tidebreak.scale.webhooks import SenderConfig, WebhookSender

@@ -86,8 +86,8 @@ class Worker:
                 except nats.errors.TimeoutError:
                     continue  # nothing to do
                 except BROKER_ERRORS as e:
-                    log.warning("broker fetch failed; retrying", extra={"worker": self.name,
-                                                                       "error": type(e).__name__})
+                    log.warning("broker fetch failed; retrying",
+                                extra={"worker": self.name, "error": f"{type(e).__name__}: {e}"})
                     await asyncio.sleep(1.0)
                     continue
                 t0 = time.perf_counter()
@@ -98,9 +98,12 @@ class Worker:
                 t.cancel()
             await asyncio.gather(*side, return_exceptions=True)
             try:
-                await nc.drain()  # flushes acks already sent
+                # Push out the acks already written, then leave. (drain() would also wait out
+                # the open pull request, up to its 30 s timeout.)
+                await nc.flush(timeout=5)
             except BROKER_ERRORS:
                 pass
+            await nc.close()
             log.info("worker stopped", extra={"worker": self.name, "handled": self.handled})
 
     async def _connect(self, stop: asyncio.Event):  # type: ignore[no-untyped-def]
@@ -223,7 +226,7 @@ class Worker:
             return
         delivered = j.msg.metadata.num_delivered
         if isinstance(res, RETRYABLE) and delivered < self.cfg.max_deliver:
-            await j.msg.nak(delay=min(2.0 ** delivered, 30.0))
+            await j.msg.nak(delay=min(self.cfg.retry_delay * 2.0 ** (delivered - 1), 30.0))
             metrics.WORKER_MESSAGES.labels("retried").inc()
             return
         await asyncio.to_thread(self._record_failure, j, res, delivered)

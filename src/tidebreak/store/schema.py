@@ -612,3 +612,158 @@ class CoordinationCaseRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_coordination_cases_status", "tenant", "status", "score"),)
+
+
+# --- fact-checks ---
+
+
+class FactCheckRow(Base):
+    """An imported fact-check (`tidebreak.factcheck.store`). `record` is the flat form
+    (`FactCheck.to_dict`), so nothing the parser kept is lost; `history` holds every earlier
+    record of the same claim id that a later import replaced (fact-checkers revise ratings).
+    `backfill_id` is null until a retroactive backfill has matched stored content against it:
+    that is how a backfill knows which fact-checks are new."""
+
+    __tablename__ = "factchecks"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    rating: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[dict] = mapped_column(JSON)
+    history: Mapped[list] = mapped_column(JSON, default=list)
+    import_id: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    backfill_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_factchecks_new", "tenant", "backfill_id"),)
+
+
+class FactCheckBackfillRow(Base):
+    """One retroactive matching run: stored content in [window_start, created_at) is matched
+    against the fact-checks in `claim_ids` only, in content-id order; `cursor` is the last id
+    of the last finished chunk, so an interrupted run resumes after it."""
+
+    __tablename__ = "factcheck_backfills"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    claim_ids: Mapped[list] = mapped_column(JSON)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # running | done
+    cursor: Mapped[str | None] = mapped_column(String(256))
+    scanned: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    actioned: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_factcheck_backfills_status", "tenant", "status"),)
+
+
+# --- governance ---
+
+from datetime import date  # noqa: E402 - kept with the governance tables they serve
+
+from sqlalchemy import Date  # noqa: E402
+
+
+class PolicyVersionRow(Base):
+    """One version of a policy, as text: a draft until approved and published. Never deleted, so
+    every version stays readable. `status`: draft | published | superseded."""
+
+    __tablename__ = "policy_versions"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    base_version: Mapped[str | None] = mapped_column(String(64))  # what its diff is against
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(128))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_policy_versions_status", "tenant", "status"),)
+
+
+class PolicyApprovalRow(Base):
+    """A reviewer's approval of a draft, with the role they approved in."""
+
+    __tablename__ = "policy_approvals"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    policy_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("tenant", "policy_id", "version", "approver",
+                                       name="uq_policy_approvals_approver"),)
+
+
+class PolicyExceptionRow(Base):
+    """A public-interest (newsworthiness) exception for one item and category, granted by a
+    named senior reviewer with a written justification, until `expires_at`."""
+
+    __tablename__ = "policy_exceptions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    category: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # newsworthiness | public_interest
+    justification: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(128))
+    granted_role: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(32))  # the author's, when granted
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | expired | revoked
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_policy_exceptions_content", "tenant", "content_id", "status"),)
+
+
+class ElectionRow(Base):
+    """An election: its jurisdiction, dates and authoritative information links. `state` is the
+    election mode last recorded in the ledger (scheduled | active | ended)."""
+
+    __tablename__ = "elections"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    jurisdiction: Mapped[str] = mapped_column(String(64))
+    registration_deadline: Mapped[date | None] = mapped_column(Date)
+    early_voting_start: Mapped[date | None] = mapped_column(Date)
+    election_day: Mapped[date] = mapped_column(Date)
+    certification_date: Mapped[date] = mapped_column(Date)
+    info_links: Mapped[list] = mapped_column(JSON, default=list)
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)  # overrides while active
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HarassmentCaseRow(Base):
+    """A severe-harassment or credible-threat report, with a named person who must contact the
+    target before `contact_due`."""
+
+    __tablename__ = "harassment_cases"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(32))  # severe_harassment | credible_threat
+    target: Mapped[str | None] = mapped_column(String(256))
+    reporter: Mapped[str | None] = mapped_column(String(256))
+    assignee: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | contacted | closed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contact_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    missed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # alert raised
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_harassment_cases_status", "tenant", "status", "contact_due"),)
