@@ -152,3 +152,24 @@ def test_schema_generated_requests_never_get_a_5xx(api: Api, openapi, mode, data
     case.validate_response(response, checks=[not_a_server_error])
     if response.status_code >= 400:
         assert api.snapshot() == before, f"{case.method} {case.path} changed the store"
+
+
+def test_ids_beyond_64_bits_are_a_client_error_not_a_crash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tidebreak.api.app import create_app
+    from tidebreak.auth import create_key
+    from tidebreak.config import Settings
+    from tidebreak.runtime import build_pipeline, open_store
+
+    engine = open_store(f"sqlite:///{tmp_path}/ids.db")
+    settings = Settings(detectors=("bank",))
+    client = TestClient(create_app(engine, settings,
+                                   lambda t: build_pipeline(engine, settings, tenant=t)))
+    h = {"Authorization": f"Bearer {create_key(engine, 'reviewer')}"}
+    for path in ("/v1/review/tasks/99999999999999999999999/release",
+                 "/v1/review/tasks/99999999999999999999999/decide"):
+        r = client.post(path, headers=h, json={})
+        assert r.status_code == 422 and r.json()["reason"]
+    r = client.get("/v1/review/tasks/99999999999999999999999", headers=h)
+    assert r.status_code == 422

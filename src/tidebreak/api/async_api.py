@@ -30,6 +30,7 @@ from tidebreak.model import EventType
 from tidebreak.scale.broker import BrokerUnavailable, Producer, event_message, msg_id
 from tidebreak.store.schema import DecisionRow, EventFailureRow, EventRow
 
+
 def async_router(engine: Engine, settings: Settings,
                  principal: Callable[[str], Callable[..., Principal]],
                  read_json: Callable[[Request], Awaitable[Any]],

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tidebreak.api.params import RowId
 from tidebreak.auth.roles import allowed
 from tidebreak.pipeline import Pipeline
 from tidebreak.review import accounts
@@ -196,7 +197,7 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
 
     # -- tasks ----------------------------------------------------------------------------------
 
-    def task_page(request: Request, who: ConsoleSession, task_id: int, status: int = 200,
+    def task_page(request: Request, who: ConsoleSession, task_id: RowId, status: int = 200,
                   result: Any = None, error: str | None = None) -> Response:
         tenant = who.tenant
         try:
@@ -214,14 +215,14 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
                     mine=ctx["task"]["claimed_by"] == who.username)
 
     @r.get("/console/tasks/{task_id}")
-    async def show_task(task_id: int, request: Request) -> Response:
+    async def show_task(task_id: RowId, request: Request) -> Response:
         who = await gate(request, "review:read")
         if isinstance(who, Response):
             return who
         return task_page(request, who, task_id)
 
     @r.post("/console/tasks/{task_id}/decide")
-    async def decide(task_id: int, request: Request) -> Response:
+    async def decide(task_id: RowId, request: Request) -> Response:
         who = await gate(request, "review:read")
         if isinstance(who, Response):
             return who
@@ -240,7 +241,7 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
         return task_page(request, who, task_id, result=result)
 
     @r.post("/console/tasks/{task_id}/release")
-    async def release_task(task_id: int, request: Request) -> Response:
+    async def release_task(task_id: RowId, request: Request) -> Response:
         who = await gate(request, "review:decide")
         if isinstance(who, Response):
             return who

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.api.app import ApiError
+from tidebreak.api.params import RowId
 from tidebreak.auth import Principal
 from tidebreak.auth.roles import allowed
 from tidebreak.ingest import InvalidInput, parse_event
@@ -109,7 +110,7 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
         return JSONResponse(appeal_dict(appeal), status_code=201)
 
     @r.get("/v1/appeals/{appeal_id}", tags=["review"], summary="An appeal and its outcome")
-    def get_appeal(appeal_id: int,
+    def get_appeal(appeal_id: RowId,
                    who: Principal = Depends(principal("appeals:read"))) -> dict[str, Any]:
         with Session(engine) as s:
             a = s.get(AppealRow, appeal_id)
@@ -148,7 +149,7 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
 
     @r.get("/v1/review/tasks/{task_id}", tags=["review"],
            summary="A task with its content, signals, history, similar items and ledger trail")
-    def get_task(task_id: int, who: Principal = Depends(principal("review:read"))) -> dict[str, Any]:
+    def get_task(task_id: RowId, who: Principal = Depends(principal("review:read"))) -> dict[str, Any]:
         try:
             with Session(engine) as s:
                 return task_context(s, who.tenant, task_id, pipeline_for(who.tenant).clock())
@@ -158,7 +159,7 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
     @r.post("/v1/review/tasks/{task_id}/decide", tags=["review"],
             summary="Decide a leased task: approve, remove, reduce, label or escalate, citing a "
                     "clause (appeals: reverse or maintain)")
-    async def decide(task_id: int, request: Request,
+    async def decide(task_id: RowId, request: Request,
                      who: Principal = Depends(principal("review:decide"))) -> dict[str, Any]:
         body = _obj(await read_json(request))
         try:
@@ -172,7 +173,7 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
 
     @r.post("/v1/review/tasks/{task_id}/release", tags=["review"],
             summary="Hand a leased task back to its queue")
-    def release_task(task_id: int,
+    def release_task(task_id: RowId,
                      who: Principal = Depends(principal("review:decide"))) -> dict[str, Any]:
         try:
             release(engine, tenant=who.tenant, task_id=task_id, reviewer=reviewer_name(who),

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Engine
 
+from tidebreak.api.params import RowId
 from tidebreak.auth import Principal
 from tidebreak.governance import elections, exceptions, harassment, impact, versions
 from tidebreak.governance.errors import GovernanceError
@@ -150,7 +151,7 @@ def governance_router(engine: Engine, pipeline_for: Callable[[str], Any],
                     note=text(obj, "note", required=False))
 
     @r.post("/harassment/{case_id}/contact")
-    async def contact(case_id: int, request: Request,
+    async def contact(case_id: RowId, request: Request,
                       who: Principal = Depends(principal("harassment:write"))) -> dict[str, Any]:
         obj = await body(request)
         return call(harassment.record_contact, engine, who.tenant, case_id, by=actor(who),
