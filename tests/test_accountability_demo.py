@@ -18,7 +18,14 @@ from tidebreak import ledger
 from tidebreak.accountability import sor_schema as schema
 from tidebreak.accountability.sor import puid_for
 from tidebreak.cli import app
-from tidebreak.store.schema import DecisionRow, LedgerEntryRow, StatementRow
+from tidebreak.model import CATEGORIES
+from tidebreak.store.schema import (
+    DecisionRow,
+    GroupDeterminationRow,
+    LedgerEntryRow,
+    PenaltyRow,
+    StatementRow,
+)
 
 runner = CliRunner()
 
@@ -102,13 +109,18 @@ def test_every_enforcement_in_the_demo_yields_exactly_one_valid_statement(demo_d
         decisions = s.execute(select(DecisionRow).order_by(DecisionRow.created_at,
                                                            DecisionRow.id)).scalars().all()
         stmts = s.execute(select(StatementRow)).scalars().all()
+        penalties = s.execute(select(PenaltyRow)).scalars().all()
+        stages = s.execute(select(GroupDeterminationRow)).scalars().all()
     eng.dispose()
     # Worked out from the decisions alone: a removal of an item not removed already, or a
     # reduce/label/warn of an item not removed.
     removed: set[str] = set()
     expected = set()
     for d in decisions:
-        acts = {a["type"] for a in d.payload["actions"]}
+        # Only actions taken for a harm category restrict: an election-information label
+        # (a link to official voting information) does not.
+        acts = {a["type"] for h in d.payload["reasons"] if h["category"] in CATEGORIES
+                for a in h["actions"]}
         human = d.decided_by != "automation"
         if "remove" in acts:
             if d.content_id not in removed:
@@ -118,12 +130,25 @@ def test_every_enforcement_in_the_demo_yields_exactly_one_valid_statement(demo_d
             removed.discard(d.content_id)
         if acts & {"reduce", "label", "warn"} and "remove" not in acts and d.content_id not in removed:
             expected.add(d.id)
+    # Account and group restrictions are enforcement too: one statement per penalty that
+    # restricts (not a warning) and per group stage that restricts.
+    subject = {d: "content" for d in expected}
+    for p in penalties:
+        if p.penalty in ("limited", "suspended", "banned"):
+            expected.add(f"penalty-{p.id}")
+            subject[f"penalty-{p.id}"] = "account"
+    for g in stages:
+        if g.to_stage in ("not_recommended", "reduced", "shutdown", "removed"):
+            expected.add(f"group-{g.id}")
+            subject[f"group-{g.id}"] = "group"
     per_decision = Counter(st.decision_id for st in stmts)
     assert expected and set(per_decision) == expected
+    assert any(v == "account" for v in subject.values())
     assert set(per_decision.values()) == {1}
     for st in stmts:
         assert schema.validate(st.statement) == [], st.puid
-        assert st.puid == puid_for(st.decision_id) and st.schema_version == schema.SCHEMA_VERSION
+        assert st.puid == puid_for(st.decision_id, subject[st.decision_id])
+        assert st.schema_version == schema.SCHEMA_VERSION
 
 
 def test_the_demo_transparency_report_matches_the_database(demo_db, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,11 @@ dev, 20% test, written to training/data/voting_{train,dev,test}.jsonl so it can 
 and reused; the test split is read once, for the model card.
 
 Model: L2-regularised logistic regression (numpy Newton steps) on the frozen MiniLM embeddings
-(the shared `models/minilm` encoder, L2-normalised). The L2 strength is chosen on dev by log
-loss; the head is refit on train only, so dev stays clean for the threshold report.
+(the shared `models/minilm` encoder, L2-normalised), fitted on train. The L2 strength is chosen
+on dev for the policy's two operating points rather than by log loss (which prefers a timid
+head that never reaches the 0.88 removal bar): the most removals at 0.88 with no false removal
+on dev, among strengths whose recall at the 0.40 review bar is at least 0.75; ties go to the
+lower dev log loss.
 """
 
 from __future__ import annotations
@@ -111,9 +114,12 @@ def main() -> None:
         w, b = fit(Xtr, ytr, l2)
         p = np.clip(predict(Xdv, w, b), 1e-6, 1 - 1e-6)
         loss = float(-np.mean(ydv * np.log(p) + (1 - ydv) * np.log(1 - p)))
-        print(f"l2={l2}: dev log loss {loss:.4f}")
-        if best is None or loss < best[0]:
-            best = (loss, l2, w, b)
+        rv, rm = report(p, ydv, THRESHOLDS["review"]), report(p, ydv, THRESHOLDS["remove"])
+        print(f"l2={l2}: dev log loss {loss:.4f} review {rv} remove {rm}")
+        ok = rv["recall"] >= 0.75 and rm["fp"] == 0
+        key = (ok, rm["tp"] if ok else 0, -loss)
+        if best is None or key > best[0]:
+            best = (key, l2, w, b)
     assert best is not None
     _, l2, w, b = best
     metrics: dict[str, object] = {"l2": l2, "sizes": {k: len(v) for k, v in parts.items()}}

@@ -120,6 +120,11 @@ from tidebreak.enforce.penalties import PenaltyEnforcer  # noqa: E402
 ENFORCERS.extend([lambda settings: PenaltyEnforcer(), lambda settings: GroupEnforcer(),
                   lambda settings: BreakerEnforcer()])
 
+# --- accountability: statements of reasons for account and group restrictions too ---
+from tidebreak.accountability.restrictions import register as register_restriction_statements  # noqa: E402
+
+register_restriction_statements()
+
 
 # --- scale-out: decisions to the platform's webhook, through an outbox in the same transaction ---
 from tidebreak.scale.webhooks import webhook_enforcer  # noqa: E402

@@ -26,7 +26,7 @@ from tidebreak import ledger
 from tidebreak.accountability import sor_schema as schema
 from tidebreak.accountability.taxonomy import dsa_category
 from tidebreak.enforce.hooks import Enforcement
-from tidebreak.model import ActionType, ContentKind, Decision, EventType, RuleHit
+from tidebreak.model import CATEGORIES, ActionType, ContentKind, Decision, EventType, RuleHit
 from tidebreak.pipeline import InvalidDecision
 from tidebreak.store.schema import DecisionRow, EventRow, StatementRow
 
@@ -118,7 +118,8 @@ def provenance(session: Session, tenant: str, decision: Decision, event_type: Ev
 def _main_hit(decision: Decision) -> RuleHit:
     """The reason for the strongest restricting action (the first rule that caused it)."""
     order = {t: i for i, t in enumerate(RESTRICTING)}
-    hits = [h for h in decision.reasons if any(a.type in RESTRICTING for a in h.actions)]
+    hits = [h for h in decision.reasons
+            if h.category in CATEGORIES and any(a.type in RESTRICTING for a in h.actions)]
     return min(hits, key=lambda h: min(order[a.type] for a in h.actions if a.type in RESTRICTING))
 
 
@@ -210,10 +211,17 @@ def statement_for_decision(session: Session, tenant: str, decision: Decision, *,
     return stmt, prov
 
 
+def restricting_types(decision: Decision) -> set[ActionType]:
+    """The restricting actions a decision took for a harm category. An informational label (e.g.
+    election_information: a link to official voting information) restricts nothing."""
+    return {a.type for h in decision.reasons if h.category in CATEGORIES
+            for a in h.actions if a.type in RESTRICTING}
+
+
 def is_new_restriction(e: Enforcement) -> bool:
     """Did this decision restrict something that was not restricted that way already?"""
-    types = {a.type for a in e.decision.actions}
-    if not types & set(RESTRICTING):
+    types = restricting_types(e.decision)
+    if not types:
         return False
     if ActionType.REMOVE in types:
         return e.newly_removed

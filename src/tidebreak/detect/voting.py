@@ -11,7 +11,7 @@ Two stages:
 1. Keyword gate (`GATE`): the text must mention voting procedure at all (vote, ballot, poll,
    election, precinct, registration, absentee, mail-in, caucus, ...). A text that does not
    scores nothing, without touching the encoder. The gate is there because the head was trained
-   on ~170 sentences that are nearly all about elections: on text about anything else its
+   on ~190 sentences that are nearly all about elections: on text about anything else its
    output is an extrapolation, and a false "voting lie" on a cooking post would be removed at
    0.88. Cost: a voting lie worded with none of those words is missed (recall, not precision).
 2. A logistic-regression head (`models/voting/head.npz`, fitted by `training/train_voting.py`

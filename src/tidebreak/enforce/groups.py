@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -212,6 +213,11 @@ def _standing_for(stage: str, cfg: GroupConfig | None) -> tuple[float, bool]:
     return 1.0, stage in ("healthy", "warned")
 
 
+# Called in the determination's transaction for every stage change (e.g. accountability writes
+# the statement of reasons for a group restriction).
+STAGE_LISTENERS: list[Callable[[Session, str, GroupDeterminationRow, datetime], None]] = []
+
+
 def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: float,
                  evidence: dict[str, Any], ground: str, policy_version: str, now: datetime,
                  decided_by: str = "automation", trigger: str | None = None,
@@ -247,6 +253,8 @@ def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: flo
                                              "notice": notice, "policy_version": policy_version,
                                              "evidence": evidence}, at=now)
     group.stage, group.health = to, health
+    for listener in STAGE_LISTENERS:
+        listener(s, tenant, det, now)
     return det
 
 

@@ -18,6 +18,7 @@ themselves; the stored status catches up (with a ledger entry) at the author's n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -94,7 +95,15 @@ def impose(session: Session, *, tenant: str, actor_id: str, penalty: str, days: 
     session.flush()  # the id goes into the ledger entry
     ledger.append(session, tenant=tenant, kind="account.penalty", subject=f"account:{actor_id}",
                   actor=decided_by, payload=penalty_dict(row), at=now)
+    for listener in PENALTY_LISTENERS:
+        listener(session, tenant, row, now)
     return row
+
+
+# Called in the penalty's transaction for every penalty imposed (e.g. accountability writes the
+# statement of reasons for an account restriction). Registered by the parts that need them, so
+# enforcement does not depend on them.
+PENALTY_LISTENERS: list[Callable[[Session, str, PenaltyRow, datetime], None]] = []
 
 
 def _actor(session: Session, tenant: str, actor_id: str) -> ActorRow | None:
