@@ -1,4 +1,4 @@
-"""The v0 harm classifier, run against the committed artefacts in models/harm."""
+"""The harm classifier (harm-v0.2, fine-tuned MiniLM), run against the committed artefacts in models/harm."""
 
 from __future__ import annotations
 
@@ -136,14 +136,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 import harm_functional  # noqa: E402
 
 MIN_PASS = {
-    "counter_speech": 0.0,
-    "identity_neutral_or_reclaimed": 0.0,
+    "counter_speech": 0.166,
+    "identity_neutral_or_reclaimed": 0.5,
     "negated_hate": 0.0,
-    "profanity_at_no_one": 0.0,
-    "figurative_violence": 0.0,
-    "direct_threat": 0.0,
-    "obfuscated_hate": 0.0,
-    "plain_hate": 0.0,
+    "profanity_at_no_one": 1.0,
+    "figurative_violence": 1.0,
+    "direct_threat": 0.666,
+    "obfuscated_hate": 1.0,
+    "plain_hate": 1.0,
 }
 
 
