@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tidebreak.detect.base import register
-from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
+from tidebreak.embed.encoder import Encoder, _cpu_count, cpu_session, get_encoder, models_root
 from tidebreak.model import Item, Signal
 
 CATEGORIES = ("hate", "violence", "harassment")
@@ -66,7 +66,6 @@ class _LogitModel:
     def __init__(self, model_path: Path, tokenizer_path: Path, max_length: int) -> None:
         import os
 
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         for p in (model_path, tokenizer_path):
@@ -81,15 +80,7 @@ class _LogitModel:
         self._pad_id = tok.token_to_id("[PAD]") or 0
         env = os.environ.get("TIDEBREAK_ORT_THREADS")
         self.threads = max(1, int(env) if env else _cpu_count())
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=so, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_path, self.threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def _prepare(self, text: str) -> tuple[str, bool]:

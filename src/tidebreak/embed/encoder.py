@@ -53,6 +53,21 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def cpu_session(model_path: str | Path, threads: int):  # type: ignore[no-untyped-def]
+    """An onnxruntime CPU session set up the way every tidebreak model runs: intra-op threads
+    only, sequential execution, all graph optimisations, quiet logs."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(model_path), sess_options=so,
+                                providers=["CPUExecutionProvider"])
+
+
 @dataclass(frozen=True, slots=True)
 class Encoding:
     """Embeddings plus what happened to each text on the way in."""
@@ -77,7 +92,6 @@ class Encoder:
         max_length: int = 128,
         threads: int | None = None,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if not 2 < max_length <= MAX_SUPPORTED_LENGTH:
@@ -106,15 +120,7 @@ class Encoder:
             env = os.environ.get("TIDEBREAK_ORT_THREADS")
             threads = int(env) if env else _cpu_count()
         self.threads = max(1, threads)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=so, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_path, self.threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self.dim = DIM
 
