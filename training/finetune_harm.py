@@ -317,33 +317,39 @@ def export(state_path: Path, outdir: Path) -> dict:
     ids, am, tt = pad(tok.encode_batch(texts))
     with torch.no_grad():
         ref = model(*(torch.from_numpy(a) for a in (ids, am, tt))).numpy()
-    sess = session(outdir / ONNX_NAME)
-    q = sess.run(None, {"input_ids": ids, "attention_mask": am, "token_type_ids": tt})[0]
+    q = logits_of(session(outdir / ONNX_NAME), tok, texts)
     return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": (outdir / ONNX_NAME).stat().st_size,
             "int8_vs_torch_max_abs_logit_diff": float(np.abs(q - ref).max())}
 
 
-def session(path: Path, threads: int = 2):
-    import onnxruntime as ort
+def requantise(models: Path, outdir: Path) -> dict:
+    """The installed graph's own int8 weights, back to fp32 MatMuls, then `quantise` again."""
+    from export_encoder import dequantise_nbits, quantise
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    outdir.mkdir(parents=True, exist_ok=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    fp32 = WORK / "harm.fp32.onnx"
+    dequantise_nbits(models / ONNX_NAME, fp32)
+    with tempfile.TemporaryDirectory() as tmp:
+        quantise(fp32, Path(tmp), outdir / ONNX_NAME)
+    shutil.copy2(models / "tokenizer.json", outdir / "tokenizer.json")
+    tok = make_tokenizer(MAX_LEN)
+    texts = ["I will find you and kill you", "this album kills", "hello", "Muslims are my neighbours"]
+    ref = logits_of(session(fp32), tok, texts)
+    q = logits_of(session(outdir / ONNX_NAME), tok, texts)
+    return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": (outdir / ONNX_NAME).stat().st_size,
+            "int8_vs_fp32_max_abs_logit_diff": float(np.abs(q - ref).max())}
+
+
+def session(path: Path, threads: int = 2):
+    """The runtime's own runner (per text for dynamically quantised graphs, else batched)."""
+    from tidebreak.embed.runner import GraphRunner
+
+    return GraphRunner(path, threads)
 
 
 def logits_of(sess, tok, texts, batch: int = 64):
-    encs = tok.encode_batch(list(texts))
-    lengths = np.array([len(e.ids) for e in encs])
-    order = np.argsort(lengths, kind="stable")
-    out = np.zeros((len(texts), len(CATS)), dtype=np.float32)
-    for s in range(0, len(texts), batch):
-        idx = order[s : s + batch]
-        ids, am, tt = pad([encs[i] for i in idx])
-        out[idx] = sess.run(None, {"input_ids": ids, "attention_mask": am, "token_type_ids": tt})[0]
-    return out
+    return sess.run(tok.encode_batch(list(texts)), batch)
 
 
 def speed(path: Path, tok, texts, batch: int = 64) -> float:
@@ -424,6 +430,10 @@ def main() -> int:
                     help="safety valve: export training/cache/ft/ckpt.pt instead of training on")
     ap.add_argument("--resume-any", action="store_true",
                     help="resume training/cache/ft/ckpt.pt even if it was saved under another schedule")
+    ap.add_argument("--requantise", action="store_true",
+                    help="no training: re-quantise the installed models/harm graph (weight-only "
+                         "MatMulNBits) as a per-text dynamic int8 graph, recalibrate, evaluate")
+    ap.add_argument("--version", default="", help="version string for the written model")
     ap.add_argument("--smoke", action="store_true", help="tiny run for CI (200 train rows)")
     ap.add_argument("--install", action="store_true", help="copy training/cache/ft/out into models/harm")
     args = ap.parse_args()
@@ -460,9 +470,13 @@ def main() -> int:
           f"share over {MAX_LEN} tokens: {trunc_share:.4f} (median {np.median(lens):.0f}, p95 "
           f"{np.percentile(lens, 95):.0f})", flush=True)
     t_train = time.time()
-    state = train(rows_tr, args)
-    train_s = time.time() - t_train
-    exp = export(state, OUTDIR)
+    if args.requantise:
+        exp = requantise(MODELS, OUTDIR)
+        train_s = 0.0
+    else:
+        state = train(rows_tr, args)
+        train_s = time.time() - t_train
+        exp = export(state, OUTDIR)
     print("export:", exp, flush=True)
 
     ev_rows = [r for r in rows if r["split"] in ("dev", "test")]
@@ -499,6 +513,11 @@ def main() -> int:
         "export": exp, "speed_1000_typical_batch64": sp, "v0": v0_cmp, "seed": SEED,
         "total_seconds": round(time.time() - t_start, 1), "smoke": bool(args.smoke),
     }
+    if args.requantise:  # same trained weights: keep how they were trained
+        old = json.loads((MODELS / "metadata.json").read_text())
+        meta["training"], meta["data"] = old["training"], old["data"]
+        meta["requantised_from"] = {"version": old["version"], "sha256": old["model"]["sha256"]}
+        meta["version"] = args.version or old["version"] + "+rq"
     (OUTDIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps({c: ev["metrics"][c]["test"] for c in CATS}, indent=2))
     print("dev F1:", {c: ev["metrics"][c]["dev"]["f1"] for c in CATS}, "v0:", v0_cmp.get("dev_f1"))

@@ -65,7 +65,7 @@ def write_card(meta: dict) -> None:
     w(f"| Files | `{meta['model']['file']}` {onnx_mb:.1f} MB + tokenizer/thresholds/metadata: {size / 1e6:.1f} MB in all |")
     sp = meta.get("speed_1000_typical_batch64", {})
     if sp:
-        w(f"| Graph speed | int8 {sp['int8_posts_per_s']} vs fp32 {sp['fp32_posts_per_s']} posts/s (1,000 typical DynaHate/GHC test posts, batch 64, 2 threads, measured at the end of training) |")
+        w(f"| Graph speed | int8 {sp['int8_posts_per_s']} vs fp32 {sp['fp32_posts_per_s']} posts/s (1,000 typical DynaHate/GHC test posts, 2 CPU cores, as `tidebreak.embed.runner` runs each graph: int8 per text on 2 x 1 thread, fp32 in length-sorted batches of 64) |")
     b = meta.get("bench")
     if b:
         w(f"| Throughput | {b['posts_per_s']} posts/s, peak RSS {b['peak_rss_mb']} MB ({b['where']}) |")
@@ -86,12 +86,20 @@ def write_card(meta: dict) -> None:
       f"torch {tr['torch']} on {tr['threads']} CPU threads: {tr['train_seconds'] / 60:.0f} min"
       + (f" (stopped at step {tr['stopped_early']} of the schedule)" if tr.get("stopped_early") else "") + ".")
     e = meta["export"]
-    w(f"- Export: `torch.onnx.export` (opset 17, dynamic batch/sequence) -> fp32 {e['fp32_bytes'] / 1e6:.1f} MB -> "
-      "int8 weights as `training/export_encoder.py:quantise` (Gather per-channel int8, all MatMuls `MatMulNBits` 8-bit, "
-      f"blocks of 32, accuracy_level 4) -> {e['int8_bytes'] / 1e6:.1f} MB; max |logit| difference int8 vs torch "
-      f"{e['int8_vs_torch_max_abs_logit_diff']:.3f} on probe sentences. Weight-only quantisation keeps a post's score "
-      "independent of its batch-mates (tested in `tests/test_harm.py`). Calibration and thresholds are fitted on "
+    rq = meta.get("requantised_from")
+    diff = e.get("int8_vs_torch_max_abs_logit_diff", e.get("int8_vs_fp32_max_abs_logit_diff"))
+    w(f"- Export: `torch.onnx.export` (opset 17, dynamic batch/sequence) -> fp32 -> "
+      "int8 as `training/export_encoder.py:quantise` (`quantize_dynamic`: MatMul weights int8 per output channel, "
+      "activations int8 at run time, word-embedding table int8 per channel) -> "
+      f"{e['int8_bytes'] / 1e6:.1f} MB; max |logit| difference int8 vs fp32 {diff:.3f} on probe sentences. "
+      "The graph is stamped `tidebreak.run = per_text`: the runtime feeds it one text at a time (one single-threaded "
+      "session per core), so activations are quantised on each text's own range and a post's score never depends "
+      "on its batch-mates (bit-for-bit, tested in `tests/test_runner.py`). Calibration and thresholds are fitted on "
       "the int8 graph's own dev logits.")
+    if rq:
+        w(f"- This graph re-quantises {rq['version']}'s trained weights (sha256 {rq['sha256'][:12]}...; weight-only "
+          "MatMulNBits int8, 235 posts/s) without retraining: `finetune_harm.py --requantise` turns its int8 weights back "
+          "into fp32 MatMuls (`export_encoder.dequantise_nbits`), quantises them as above, recalibrates and re-evaluates.")
     w("")
     w("## Data, licences and splits")
     w("Labels per source are 1 / 0 / not judged. Published splits where they exist, else a seeded hash split of the text.")

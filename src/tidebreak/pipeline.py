@@ -125,10 +125,16 @@ class Pipeline:
         self.strike_days = strike_days
         self.clock = clock
         self.sessions = sessionmaker(engine, expire_on_commit=False)
-        self.model_versions = {d.name: d.version for d in self.detectors}
         self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
         self.enforcers = list(enforcers)  # see tidebreak.enforce.hooks
         self.adjusters = list(adjusters)  # see Adjustment
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        """Each detector's version as it is now. Read per decision, not once at build: a
+        detector that reloads its data (the factcheck detector's index after `factcheck
+        import`) changes its version, and a decision must name the one its signals came from."""
+        return {d.name: d.version for d in self.detectors}
 
     # -- public -------------------------------------------------------------------------------
 

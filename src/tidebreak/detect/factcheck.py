@@ -16,7 +16,11 @@ contain (so "COVID is a hoax" repeating the claim "COVID is a hoax" is not count
 evidence gets {"stance": "refutes", "refutation_cue": ...} and the score is capped at
 `refute_cap` (0.6: over the policy's review thresholds, under its auto-label and removal ones),
 so such a post goes to human review at most. The cue list is deliberately small and lexical; a
-reviewer, not the cue, makes the final call.
+reviewer, not the cue, makes the final call. A post that links to the fact-check article itself
+(its review URL, not one of the claim's appearances) cites the debunk, which is what counter-speech
+mostly looks like ("PSA: you cannot vote by text <politifact link>"): it is treated the same way,
+with refutation_cue "links to the fact-check" (a link to an appearance is a share of the claim and
+keeps its 1.0).
 
 Store. Bound to a store (`bind_store`, called by `runtime.build_detectors`), the detector
 matches against the tenant's imported fact-checks (`tidebreak factcheck import`, table
@@ -37,12 +41,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from tidebreak.detect.base import register
+from tidebreak.factcheck.index import canonical_url, extract_urls
 from tidebreak.model import Item, Signal
 
 log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "factchecks.jsonl"
 DETECTOR_VERSION = "1"
+
+CITES_FACT_CHECK = "links to the fact-check"
 
 REFUTATION_CUES = re.compile(
     r"(\bhoax(es)?\b|\bnot true\b|\bisn['\u2019]?t true\b|\buntrue\b|\bdebunk\w*|\bfake news\b|"
@@ -63,6 +70,15 @@ def refutation_cue(text: str, claim: str) -> str | None:
         if cue == "no" or cue not in claim_l:
             return cue
     return None
+
+
+def cites_review(item: Item, review_url: str | None) -> bool:
+    """Whether the item links to the fact-check article itself (tracking parameters ignored)."""
+    target = canonical_url(review_url) if review_url else None
+    if not target:
+        return False
+    links = [*item.content.urls, *extract_urls(item.content.text)]
+    return any(canonical_url(u) == target for u in links)
 
 
 @register("factcheck")
@@ -192,7 +208,10 @@ class FactCheckDetector:
             }
             if m.features:
                 evidence["rank_scores"] = dict(m.features)
-            cue = refutation_cue(text, fc.claim) if m.match == "text" else None
+            if m.match == "text":
+                cue = refutation_cue(text, fc.claim)
+            else:  # a URL match: only a link to the review itself is counter-speech
+                cue = CITES_FACT_CHECK if cites_review(item, fc.url) else None
             if cue is not None:
                 evidence["stance"] = "refutes"
                 evidence["refutation_cue"] = cue

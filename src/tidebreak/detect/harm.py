@@ -29,7 +29,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tidebreak.detect.base import register
-from tidebreak.embed.encoder import Encoder, _cpu_count, cpu_session, get_encoder, models_root
+from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
+from tidebreak.embed.runner import GraphRunner
 from tidebreak.model import Item, Signal
 
 CATEGORIES = ("hate", "violence", "harassment")
@@ -60,8 +61,8 @@ class _Head:
 
 
 class _LogitModel:
-    """The fine-tuned graph: tokenise, length-sorted batches padded to their own longest text,
-    `logits` [batch, n_categories] back in input order."""
+    """The fine-tuned graph: tokenise, run (`GraphRunner`: per text or in length-sorted batches,
+    as the graph asks), `logits` [n, n_categories] in input order."""
 
     def __init__(self, model_path: Path, tokenizer_path: Path, max_length: int) -> None:
         import os
@@ -80,8 +81,7 @@ class _LogitModel:
         self._pad_id = tok.token_to_id("[PAD]") or 0
         env = os.environ.get("TIDEBREAK_ORT_THREADS")
         self.threads = max(1, int(env) if env else _cpu_count())
-        self._session = cpu_session(model_path, self.threads)
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._runner = GraphRunner(model_path, self.threads, self._pad_id)
 
     def _prepare(self, text: str) -> tuple[str, bool]:
         if len(text) <= self.max_chars:
@@ -95,30 +95,10 @@ class _LogitModel:
         n = len(texts)
         prepared, clipped = zip(*(self._prepare(t) for t in texts))
         encs = self._tok.encode_batch(list(prepared), add_special_tokens=True)
-        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
         truncated = np.fromiter(
             (c or bool(e.overflowing) for c, e in zip(clipped, encs)), dtype=bool, count=n
         )
-        out: np.ndarray | None = None
-        order = np.argsort(lengths, kind="stable")
-        for start in range(0, n, max(1, batch_size)):
-            idx = order[start : start + batch_size]
-            width = max(1, int(lengths[idx].max()))
-            ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            types = np.zeros((len(idx), width), dtype=np.int64)
-            for row, j in enumerate(idx):
-                e = encs[j]
-                k = len(e.ids)
-                ids[row, :k] = e.ids
-                mask[row, :k] = e.attention_mask
-                types[row, :k] = e.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            z = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            if out is None:
-                out = np.empty((n, z.shape[1]), dtype=np.float32)
-            out[idx] = z
-        assert out is not None
+        out = self._runner.run(encs, batch_size)
         return out, truncated
 
 

@@ -4,8 +4,9 @@ The graph (built by `training/export_encoder.py`) takes `input_ids`, `attention_
 `token_type_ids` of shape [batch, seq] and returns mean-pooled, L2-normalised embeddings
 [batch, 384]. This module only tokenises, batches and runs it:
 
-- texts are sorted by token length and cut into batches, each padded to its own longest text, so
-  short posts never pay for a long neighbour's padding; results come back in input order;
+- `tidebreak.embed.runner.GraphRunner` runs the graph: one text at a time on one session per
+  core for dynamically quantised graphs (a text's embedding never depends on its batch-mates),
+  else length-sorted batches each padded to its own longest text; results in input order;
 - text longer than `max_length` tokens (default 128, counting [CLS] and [SEP]) is truncated and
   reported as such by `encode_with_info`;
 - very large inputs are clipped by characters before tokenising (after collapsing whitespace,
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from tidebreak.embed.runner import GraphRunner, cpu_session  # noqa: F401  (re-exported)
 
 DIM = 384
 MODEL_SUBDIR = "minilm"
@@ -51,21 +54,6 @@ def _cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
-
-
-def cpu_session(model_path: str | Path, threads: int):  # type: ignore[no-untyped-def]
-    """An onnxruntime CPU session set up the way every tidebreak model runs: intra-op threads
-    only, sequential execution, all graph optimisations, quiet logs."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(model_path), sess_options=so,
-                                providers=["CPUExecutionProvider"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +108,7 @@ class Encoder:
             env = os.environ.get("TIDEBREAK_ORT_THREADS")
             threads = int(env) if env else _cpu_count()
         self.threads = max(1, threads)
-        self._session = cpu_session(model_path, self.threads)
-        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._runner = GraphRunner(model_path, self.threads, self._pad_id)
         self.dim = DIM
 
     # -- public API -------------------------------------------------------------------------
@@ -145,23 +132,7 @@ class Encoder:
         truncated = np.fromiter(
             (c or bool(e.overflowing) for c, e in zip(clipped, encs)), dtype=bool, count=n
         )
-        out = np.empty((n, DIM), dtype=np.float32)
-        order = np.argsort(lengths, kind="stable")
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            width = int(lengths[idx].max())
-            ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            types = np.zeros((len(idx), width), dtype=np.int64)
-            for row, j in enumerate(idx):
-                e = encs[j]
-                k = len(e.ids)
-                ids[row, :k] = e.ids
-                mask[row, :k] = e.attention_mask
-                types[row, :k] = e.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            feed = {k: v for k, v in feed.items() if k in self._input_names}
-            out[idx] = self._session.run(None, feed)[0]
+        out = self._runner.run(encs, batch_size)
         return Encoding(out, truncated, lengths)
 
     def similarity(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:

@@ -5,8 +5,15 @@ A run (`factcheck_backfills` row) takes every stored fact-check no earlier run h
 transaction, so two runs never split or repeat the same fact-checks. It then walks the tenant's
 content created in the window [now - since, run start), in content-id order and in chunks:
 
-1. each chunk is matched against ONLY the run's fact-checks (a small `ClaimIndex` of them),
-   which is cheap and keeps content that matched nothing new out of the pipeline;
+1. each chunk is matched against the pipeline's factcheck detector index (every fact-check of
+   the tenant, as the re-decision will see them), and an item goes on only when its best match
+   is one of the run's fact-checks (at least `floor`) and its latest decision was made before
+   that fact-check arrived (plus `SYNC_GRACE`): an item posted or decided later was already
+   matched against it by the pipeline, and re-deciding it would send its author a second notice.
+   Matching against the whole collection, not a small index of only the new fact-checks, matters:
+   the re-ranker's features are relative to the other claims (margins, ranks), and a one-claim
+   index scores even a verbatim repeat low. Without a factcheck detector in the pipeline a
+   small index of the run's fact-checks is used;
 2. the items whose best match reaches `floor` are re-decided through the normal pipeline path:
    a `content.rescan` event each (`Pipeline.process_batch`, the path the scale-out backfill
    uses), so detection runs with every detector (the factcheck detector now sees the new
@@ -41,12 +48,16 @@ from tidebreak.model import ActionType, Content, ContentKind, Event, EventType
 from tidebreak.pipeline import Outcome, Pipeline
 from tidebreak.store.schema import (
     ContentRow,
+    DecisionRow,
     FactCheckBackfillRow,
     FactCheckRow,
     LedgerEntryRow,
 )
 
 SKIPPED_STATES = ("deleted", "removed")  # nothing more a fact-check could do to them
+# The factcheck detector re-reads the store every few seconds (`sync_seconds`), so an item decided
+# just after an import may not have seen it: such items are still re-decided.
+SYNC_GRACE = timedelta(seconds=60)
 ACTED = {ActionType.REMOVE, ActionType.REDUCE, ActionType.LABEL}
 CATEGORIES = ("misinformation", "voting_misinformation")
 
@@ -151,27 +162,42 @@ def continue_run(engine: object, pipeline: Pipeline, run_id: str, *, chunk: int 
             select(FactCheckRow.claim_id, FactCheckRow.imported_at).where(
                 FactCheckRow.tenant == tenant, FactCheckRow.claim_id.in_(claim_ids))).all()}
         fcs = store.load_factchecks(s, tenant, claim_ids)
-    # Only the new fact-checks: reuse the encoder the pipeline's factcheck detector has loaded.
     det = next((d for d in pipeline.detectors if d.name == "factcheck"), None)
     if det is not None and hasattr(det, "refresh"):
         det.refresh(force=True)  # the pipeline must see the new fact-checks when it re-decides
-    encoder = getattr(getattr(det, "index", None), "encoder", None)
-    index = ClaimIndex(fcs, encoder=encoder) if fcs else None
+    index: ClaimIndex | None = getattr(det, "index", None)
+    if index is not None and not set(claim_ids) <= {fc.claim_id for fc in index.factchecks}:
+        index = None  # a detector that does not read this store
+    if index is None and fcs:
+        index = ClaimIndex(fcs, encoder=getattr(getattr(det, "index", None), "encoder", None))
+    new = set(claim_ids)
+    ours = f"fcbackfill:{run_id}:"
     scanned = matched = actioned = notices = 0
-    while index is not None:
-        q = (select(ContentRow).where(ContentRow.tenant == tenant,
-                                      ContentRow.state.not_in(SKIPPED_STATES),
-                                      ContentRow.created_at >= start, ContentRow.created_at < end)
+    while index is not None and fcs:
+        q = (select(ContentRow, DecisionRow.created_at, DecisionRow.event_id)
+             .outerjoin(DecisionRow, DecisionRow.id == ContentRow.last_decision_id)
+             .where(ContentRow.tenant == tenant, ContentRow.state.not_in(SKIPPED_STATES),
+                    ContentRow.created_at >= start, ContentRow.created_at < end)
              .order_by(ContentRow.id).limit(chunk))
         if cursor is not None:
             q = q.where(ContentRow.id > cursor)
         with Session(engine) as s:  # type: ignore[arg-type]
-            rows = list(s.execute(q).scalars())
-        if not rows:
+            found = s.execute(q).all()
+        if not found:
             break
+        rows = [r for r, _, _ in found]
         results = index.search([r.norm_text or r.text for r in rows], k=1,
                                urls=[tuple(r.urls or ()) for r in rows])
-        hits = [r for r, ms in zip(rows, results) if ms and ms[0].score >= floor]
+        hits = []
+        for (r, decided_at, event_id), ms in zip(found, results):
+            if not ms or ms[0].claim_id not in new or ms[0].score < floor:
+                continue
+            # Decided after the fact-check arrived: the pipeline already matched it (a repeat of
+            # this run's own chunk after a crash still goes on, answered from the events table).
+            if (decided_at is not None and not (event_id or "").startswith(ours)
+                    and _aware(decided_at) >= imported[ms[0].claim_id] + SYNC_GRACE):
+                continue
+            hits.append(r)
         t = clock()
         events = [Event(event_id=f"fcbackfill:{run_id}:{r.id}", type=EventType.RESCAN,
                         content=_content(r), received_at=t) for r in hits]
