@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tidebreak.model import CATEGORIES, Action, ActionType, Context, ContentKind, Signal, strongest
+from tidebreak.model import (CATEGORIES, ROUTING_CATEGORIES, Action, ActionType, Context, ContentKind,
+                             Signal, strongest)
 from tidebreak.policy import check_file, default_policy_path, load_default_policy
 from tidebreak.policy.engine import EVIDENCE_PLACEHOLDERS
 
@@ -57,7 +58,13 @@ def test_every_rule_is_explained_and_uses_named_thresholds() -> None:
 def test_every_category_can_be_removed() -> None:
     removable = {r.category for r in POLICY.rules
                  if any(a.action.type is ActionType.REMOVE for a in r.actions)}
-    assert removable == set(CATEGORIES)
+    assert removable == set(CATEGORIES) - ROUTING_CATEGORIES
+
+
+def test_routing_categories_are_only_ever_reviewed() -> None:
+    routed = [r for r in POLICY.rules if r.category in ROUTING_CATEGORIES]
+    assert {r.category for r in routed} == ROUTING_CATEGORIES  # each one is handled
+    assert all(a.action.type is ActionType.REVIEW for r in routed for a in r.actions)
 
 
 # ------------------------------------------------------------------ harms

@@ -102,6 +102,20 @@ def test_backfill_labels_earlier_matching_posts_and_only_those(engine, clock, se
     assert run_backfill(engine, setup) == []  # nothing new: nothing to do
 
 
+def test_backfill_leaves_posts_decided_after_the_fact_check_arrived(engine, clock, setup) -> None:  # type: ignore[no-untyped-def]
+    setup.detectors[0].sync_seconds = 0  # sees the import at once (within seconds in production)
+    clock.advance(minutes=1)
+    # posted after the fact-check: the pipeline matched it at creation already
+    post(setup, clock, "later", "Hot water with lemon kills the coronavirus, drink up!!", author="dave")
+    assert state(engine, "later")[0] == "reduced" and decisions(engine, "later") == 1
+    clock.advance(minutes=5)  # inside the backfill's window
+
+    [report] = run_backfill(engine, setup, since_days=30)
+    assert report.matched == 1  # the earlier post only
+    assert decisions(engine, "later") == 1  # not re-decided: its author gets no second notice
+    assert state(engine, "lemon")[0] == "reduced"
+
+
 def test_interrupted_backfill_resumes_from_its_cursor(engine, clock, setup) -> None:  # type: ignore[no-untyped-def]
     run_id = start_run(engine, "default", 30, clock())
     assert run_id is not None

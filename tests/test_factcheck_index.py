@@ -147,12 +147,17 @@ def test_refuting_post_is_not_auto_labelled(detector) -> None:
 
 
 def test_detector_url_match_and_unrelated(detector) -> None:
-    [a, b] = detector.detect([
-        item("read this", urls=("https://www.politifact.com/factchecks/2020/oct/28/vote-by-text/?fbclid=1",)),
+    [a, b, c] = detector.detect([
+        item("read this", urls=("https://social.example.net/p/6699658a70?utm_source=x",)),
         item("Beautiful sunset at the beach tonight"),
+        # linking the fact-check article itself cites the debunk: counter-speech, review at most
+        item("PSA: you cannot vote by text, read https://www.politifact.com/factchecks/2020/oct/28/vote-by-text/?fbclid=1"),
     ])
-    assert a[0].score == 1.0 and a[0].evidence["match"] == "url"
+    assert a[0].score == 1.0 and a[0].evidence["match"] == "url" and "stance" not in a[0].evidence
     assert b == []
+    assert c[0].evidence["match"] == "url" and c[0].evidence["claim_id"] == "c-text"
+    assert c[0].evidence["stance"] == "refutes" and c[0].score <= 0.6
+    assert c[0].evidence["refutation_cue"] == "links to the fact-check"
 
 
 def test_detector_without_bundled_file(tmp_path) -> None:
@@ -170,3 +175,69 @@ def test_detector_default_loads_bundled_set() -> None:
     d = FactCheckDetector()
     [sigs] = d.detect([item("PSA: this year you can skip the lines and vote by text, just send your candidate's name to the number")])
     assert sigs and sigs[0].category == "voting_misinformation"
+
+
+# ------------------------------------------------------------------------------ through the pipeline
+
+@pytest.fixture
+def pipeline(engine, clock, detector):  # type: ignore[no-untyped-def]
+    """The default policy (no election in force) over the detector above."""
+    from tidebreak.config import Settings
+    from tidebreak.pipeline import Pipeline
+    from tidebreak.runtime import load_policies
+
+    return Pipeline(engine, [detector], load_policies(Settings()), clock=clock)
+
+
+def decide(pipeline, id: str, text: str, urls: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    from tidebreak.ingest import parse_event
+
+    return pipeline.process(parse_event({"id": id, "text": text, "author": "u1",
+                                         "urls": list(urls)})).decision
+
+
+def test_paraphrased_voting_lie_is_removed_with_the_fact_checkers_link(pipeline) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.model import ActionType
+
+    d = decide(pipeline, "p1", "Did you know you can just text your candidate's name to a number "
+                               "to cast your vote from your phone?")
+    assert d.action == ActionType.REMOVE and "voting-remove" in d.rules
+    [hit] = [h for h in d.reasons if h.rule_id == "voting-remove"]
+    assert hit.signals[0].evidence["fact_check_url"] == VOTE_URL and hit.signals[0].score >= 0.88
+
+
+def test_paraphrased_false_claim_is_labelled_and_reduced(pipeline) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.model import ActionType
+
+    d = decide(pipeline, "p2", "the new 5G towers are what's spreading covid, wake up")
+    assert d.action == ActionType.REDUCE and d.rules == ["misinfo-false-label"]
+    label = next(a.label for a in d.actions if a.type == ActionType.LABEL)
+    assert "https://fullfact.org/health/5g-coronavirus/" in str(label)
+    assert next(a.factor for a in d.actions if a.type == ActionType.REDUCE) == 0.2
+
+
+def test_url_of_an_appearance_matches_through_the_pipeline(pipeline) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.model import ActionType
+
+    d = decide(pipeline, "p3", "look at this!!", urls=("https://social.example.net/p/6699658a70",))
+    assert d.action == ActionType.REMOVE
+    [sig] = [s for s in d.signals if s.detector == "factcheck"]
+    assert sig.evidence["match"] == "url" and sig.score == 1.0
+
+
+@pytest.mark.parametrize("text, urls", [
+    ("No, you can't vote from your phone by texting your candidate's name to a short code "
+     "number. That's a hoax - don't fall for it.", ()),
+    ("PSA: you can't vote by text, whatever that message says.", (VOTE_URL,)),
+])
+def test_counter_speech_gets_review_at_most_never_the_label(pipeline, text: str,  # type: ignore[no-untyped-def]
+                                                            urls: tuple[str, ...]) -> None:
+    from tidebreak.model import ActionType
+
+    d = decide(pipeline, "p4", text, urls)
+    assert not {a.type for a in d.actions} & {ActionType.REMOVE, ActionType.REDUCE}
+    # at most voting-review's pointer to official voting information, never the false label
+    assert not any("fact-check" in (a.label or "") for a in d.actions)
+    assert not {"misinfo-false-label", "voting-remove"} & set(d.rules)
+    [sig] = [s for s in d.signals if s.detector == "factcheck"]
+    assert sig.evidence["stance"] == "refutes"

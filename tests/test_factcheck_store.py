@@ -18,7 +18,7 @@ from tidebreak.config import Settings
 from tidebreak.detect.factcheck import FactCheckDetector
 from tidebreak.factcheck.cli import factcheck_app
 from tidebreak.model import Content, ContentKind, Item
-from tidebreak.store.schema import FactCheckRow, LedgerEntryRow
+from tidebreak.store.schema import DecisionRow, FactCheckRow, LedgerEntryRow
 from tidebreak.text import normalise
 
 LEMON = {"@context": "https://schema.org", "@type": "ClaimReview", "identifier": "fc-lemon",
@@ -120,6 +120,101 @@ def test_unknown_rating_scale_is_imported_as_unrated_with_the_original_kept(tmp_
     eng.dispose()
 
 
+def test_same_fact_check_under_another_id_is_stored_once(tmp_path: Path, db: str) -> None:
+    # The same ClaimReview (review URL and claim) with no identifier, or from an aggregator
+    # under its own id: idempotent, no second row.
+    bare = {k: v for k, v in LEMON.items() if k != "identifier"}
+    other_id = dict(LEMON, identifier="aggregator-991",
+                    claimReviewed="  drinking hot water with LEMON kills the coronavirus. ")
+    r = cli("import", str(write(tmp_path / "a.jsonl", [LEMON])), "--db", db)
+    assert r.exit_code == 0, r.output
+    r = cli("import", str(write(tmp_path / "b.jsonl", [bare])), "--db", db)
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (summary["added"], summary["aliased"], summary["unchanged"]) == (0, 1, 1)
+    assert "is the same fact-check as 'fc-lemon'" in r.stderr
+    r = cli("import", str(write(tmp_path / "c.jsonl", [other_id])), "--db", db)
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (summary["added"], summary["aliased"], summary["replaced"]) == (0, 1, 1)
+    from tidebreak.store.db import open_store
+
+    eng = open_store(db)
+    with Session(eng) as s:
+        assert s.execute(select(FactCheckRow.claim_id)).scalars().all() == ["fc-lemon"]
+    eng.dispose()
+
+
+@pytest.mark.parametrize("rating, expected_note", [
+    (None, "no rating given"),  # no reviewRating at all
+    ({"@type": "Rating", "ratingValue": 2}, "scale unknown"),  # a number without its scale
+    ({"@type": "Rating", "alternateName": "Four Pinocchios-ish"}, "unknown textual rating"),
+])
+def test_missing_or_unknown_rating_scale_is_stored_unrated(tmp_path: Path, db: str,
+                                                           rating: dict | None,
+                                                           expected_note: str) -> None:
+    rec = {k: v for k, v in LEMON.items() if k != "reviewRating"}
+    if rating is not None:
+        rec["reviewRating"] = rating
+    r = cli("import", str(write(tmp_path / "r.jsonl", [rec])), "--db", db)
+    assert r.exit_code == 0, r.output
+    from tidebreak.store.db import open_store
+
+    eng = open_store(db)
+    with Session(eng) as s:
+        row = s.get(FactCheckRow, ("default", "fc-lemon"))
+        assert row is not None and row.rating == "unrated"
+        assert expected_note in row.record["rating_note"]
+    eng.dispose()
+
+
+def test_non_english_claim_is_stored_with_its_language_and_matched(engine: Engine) -> None:
+    from tidebreak.factcheck.store import import_factchecks, parse_objects
+    from tidebreak.pipeline import utcnow
+
+    es = {"@context": "https://schema.org", "@type": "ClaimReview", "identifier": "fc-es-whatsapp",
+          "url": "https://factcheck.example.es/votar-whatsapp", "inLanguage": {"@type": "Language",
+                                                                              "name": "Spanish"},
+          "claimReviewed": "Se puede votar por WhatsApp enviando una foto del documento de identidad.",
+          "author": {"@type": "Organization", "name": "Ejemplo Verifica"},
+          "reviewRating": {"@type": "Rating", "alternateName": "Falso"}}
+    with Session(engine) as s, s.begin():
+        import_factchecks(s, tenant="default", factchecks=parse_objects([es, LEMON]),
+                          actor="test", now=utcnow(), source="test")
+    with Session(engine) as s:
+        row = s.get(FactCheckRow, ("default", "fc-es-whatsapp"))
+        assert row is not None and (row.language, row.rating) == ("es", "false")
+        assert row.record["original_rating"] == "Falso"
+    det = FactCheckDetector(sync_seconds=0)
+    det.bind_store(engine, "default")
+    [sigs] = det.detect([item("¡Atención! Este año se puede votar por WhatsApp con una foto de tu DNI")])
+    assert sigs and sigs[0].evidence["claim_id"] == "fc-es-whatsapp"
+    assert sigs[0].evidence["language"] == "es" and sigs[0].category == "voting_misinformation"
+
+
+def test_decisions_record_the_factcheck_index_version_in_use(engine: Engine) -> None:
+    from tidebreak.factcheck.store import import_factchecks, parse_objects
+    from tidebreak.ingest import parse_event
+    from tidebreak.pipeline import utcnow
+    from tidebreak.runtime import build_pipeline
+
+    p = build_pipeline(engine, Settings(), detector_names=["factcheck"])
+    det = p.detectors[0]
+    det.sync_seconds = 0  # re-read the store at every batch (every 5 s by default)
+    before = p.process(parse_event({"id": "a", "text": "my tomatoes are ripe"})).decision
+    assert before.model_versions["factcheck"] == det.version
+
+    with Session(engine) as s, s.begin():  # `tidebreak factcheck import`, in another process
+        import_factchecks(s, tenant="default", factchecks=parse_objects([LEMON]), actor="test",
+                          now=utcnow(), source="test")
+    after = p.process(parse_event({"id": "b", "text": "drinking hot water with lemon kills the "
+                                                      "coronavirus"})).decision
+    assert after.model_versions["factcheck"] != before.model_versions["factcheck"]
+    assert after.model_versions["factcheck"] == det.version == after.signals[0].detector_version
+    with Session(engine) as s:  # what is stored (and in the ledger) is the same
+        row = s.get(DecisionRow, after.id)
+        assert row is not None and row.payload["model_versions"]["factcheck"] == det.version
+
+
 def item(text: str) -> Item:
     return Item(Content(id="x", kind=ContentKind.POST, text=text), normalise(text))
 
@@ -162,6 +257,9 @@ def test_http_import_and_match(engine: Engine) -> None:
 
     ok = client.post("/v1/factchecks", headers=admin, json={"factchecks": [LEMON, MAGNETS]})
     assert ok.status_code == 201 and ok.json()["added"] == 2
+    again = client.post("/v1/factchecks", headers=admin, json=[LEMON])  # idempotent
+    assert again.status_code == 201 and (again.json()["added"], again.json()["unchanged"]) == (0, 1)
+    assert counts(engine)[0] == 2
 
     r = client.post("/v1/factchecks/match", headers=platform,
                     json={"queries": [{"id": "q1", "text": "hot lemon water kills covid!!"},

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tidebreak.detect.base import create, registered
-from tidebreak.detect.harm import CATEGORIES, HarmClassifier, classify, get_classifier
+from tidebreak.detect.harm import (CATEGORIES, NOT_COVERED, HarmClassifier, classify,
+                                   get_classifier)
 from tidebreak.model import Content, ContentKind, Item
 from tidebreak.text.normalise import normalise
 
@@ -36,7 +37,8 @@ def test_classify_output_shape() -> None:
     out = classify(["hello there", "I will find you and kill you"])
     assert len(out) == 2
     for r in out:
-        assert set(r) == {"scores", "labels"}
+        assert set(r) == {"scores", "labels", "language", "not_covered"}
+        assert r["not_covered"] is False
         assert set(r["scores"]) >= {"hate", "violence", "harassment"}
         assert all(0.0 <= p <= 1.0 for p in r["scores"].values())
         assert set(r["labels"]) <= set(r["scores"])
@@ -99,7 +101,7 @@ def test_detect_emits_every_category_with_evidence(clf: HarmClassifier) -> None:
         assert [s.category for s in sigs] == list(clf.categories)
         for s in sigs:
             assert s.detector == "harm" and s.detector_version == clf.version
-            assert set(s.evidence) == {"threshold", "over_threshold", "truncated"}
+            assert set(s.evidence) >= {"threshold", "over_threshold", "truncated", "language"}
             assert s.evidence["over_threshold"] == (s.score >= s.evidence["threshold"])
     assert not any(s.evidence["over_threshold"] for s in out[0])
     assert all(s.score == 0.0 for s in out[2])
@@ -182,3 +184,71 @@ def test_bad_input_never_crashes(clf: HarmClassifier) -> None:
     assert len(out) == len(junk)
     for r in out:
         assert all(0.0 <= p <= 1.0 for p in r["scores"].values())
+
+
+# -- language gate: text the model does not cover is not scored as if it were English ----------
+
+NOT_ENGLISH = {
+    "es": "Todos los inmigrantes son unos delincuentes y deberían largarse de nuestro país.",
+    "de": "Alle Ausländer sind Verbrecher und sollten sofort abgeschoben werden.",
+    "ar": "كل هؤلاء المهاجرين مجرمون ويجب طردهم من بلادنا.",
+}
+
+
+def test_model_covers_english_by_default(clf: HarmClassifier) -> None:
+    assert clf.languages == tuple(clf.metadata.get("languages") or ("en",))
+    assert "en" in clf.languages
+
+
+@pytest.mark.parametrize("lang", sorted(NOT_ENGLISH))
+def test_uncovered_language_is_not_scored_but_flagged(clf: HarmClassifier, lang: str) -> None:
+    text = NOT_ENGLISH[lang]
+    (sigs,) = clf.detect([item(0, text)])
+    (sig,) = sigs  # one routing signal, no harm signal
+    assert sig.category == NOT_COVERED and sig.detector == "harm"
+    assert sig.evidence["not_covered"] is True and sig.evidence["language"] == lang
+    assert 0.9 <= sig.evidence["language_confidence"] <= 1.0
+    assert sig.score == pytest.approx(sig.evidence["language_confidence"], abs=1e-4)
+    r = clf.classify([text])[0]
+    assert r["not_covered"] is True and r["language"] == lang and r["labels"] == []
+    assert r["scores"] == {c: 0.0 for c in clf.categories}
+
+
+def test_english_short_and_long_is_scored(clf: HarmClassifier) -> None:
+    texts = ["you are trash", "lol", "I will find you and kill you",
+             "Muslims are vermin and should be driven out of this country. " * 5,
+             "RT @user: these people are animals http://t.co/x #sendthemback 🤬🤬"]
+    out = clf.detect([item(i, t) for i, t in enumerate(texts)])
+    for sigs, text in zip(out, texts):
+        assert [s.category for s in sigs] == list(clf.categories), text
+        assert all(s.evidence["language"] in ("en", "und") for s in sigs)
+    assert out[2][clf.categories.index("violence")].evidence["over_threshold"]
+    assert all(not r["not_covered"] for r in clf.classify(texts))
+
+
+def test_gate_off_scores_everything() -> None:
+    ungated = HarmClassifier(language_gate=False)
+    (sigs,) = ungated.detect([item(0, NOT_ENGLISH["es"])])
+    assert [s.category for s in sigs] == list(ungated.categories)
+    assert ungated.classify([NOT_ENGLISH["de"]])[0]["not_covered"] is False
+
+
+def test_metadata_languages_decide_coverage(tmp_path: Path) -> None:
+    import json
+
+    from tidebreak.detect.harm import default_model_dir
+
+    src = default_model_dir()
+    for f in src.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    (tmp_path / "metadata.json").unlink()
+    meta = json.loads((src / "metadata.json").read_text())
+    meta["languages"] = ["en", "es"]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    both = HarmClassifier(tmp_path)
+    assert both.languages == ("en", "es")
+    (es,) = both.detect([item(0, NOT_ENGLISH["es"])])
+    assert [s.category for s in es] == list(both.categories)  # covered: scored
+    assert es[0].evidence["language"] == "es"
+    (de,) = both.detect([item(1, NOT_ENGLISH["de"])])
+    assert [s.category for s in de] == [NOT_COVERED]

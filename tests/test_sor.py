@@ -164,6 +164,8 @@ def test_dates_scores_and_versions_are_not_mistaken_for_phone_numbers() -> None:
     facts = ("Automated detection: harm 2026.11.1 scored hate 0.97 on 2026-11-03; rule "
              "hate-remove of policy default 2026.11.0 applied at 2026-11-03T12:00:00+00:00.")
     assert schema.personal_data(facts) == []
+    # a fact-check's URL with a date in its path (the demo's Newtral link) is not a phone number
+    assert schema.personal_data("See https://www.newtral.es/las-vacunas/20210702/ for why.") == []
 
 
 def test_a_batch_holds_one_to_a_hundred_distinct_puids() -> None:

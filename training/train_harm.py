@@ -40,6 +40,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 DATA = Path(os.environ.get("TIDEBREAK_DATA_DIR", ROOT.parent / "shared" / "data")) / "hate"
 OWN = ROOT / "training" / "data" / "own_v0.jsonl"
+# Contrast set (counter-speech, negation, identity mentions vs. hate on the same groups and
+# stereotypes): training/data/build_own_v1.py. Read when present.
+OWN_V1 = ROOT / "training" / "data" / "own_v1.jsonl"
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "harm"
 CATS = ("hate", "violence", "harassment")
@@ -156,13 +159,15 @@ def load_davidson():
     return out
 
 
-def load_own():
+def load_own(include_v1: bool = True):
     out = []
-    with OWN.open(encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            out.append(row(r["text"], "own_v0", r["split"], r["hate"], r["violence"], r["harassment"],
-                           kind=r["kind"]))
+    files = [(OWN, "own_v0")] + ([(OWN_V1, "own_v1")] if include_v1 and OWN_V1.exists() else [])
+    for path, source in files:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                out.append(row(r["text"], source, r["split"], r["hate"], r["violence"],
+                               r["harassment"], kind=r["kind"]))
     return out
 
 

@@ -187,7 +187,8 @@ def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt
 @app.command()
 def classify(input: InOpt = None, output: OutOpt = None,
              batch_size: Annotated[int, typer.Option(help="Texts per model batch.")] = 256) -> None:
-    """Score texts with the harm classifier: {"id", "text"} in; {"id", "scores", "labels"} out."""
+    """Score texts with the harm classifier: {"id", "text"} in; {"id", "scores", "labels",
+    "language", "not_covered"} out (text in a language the model does not cover is not scored)."""
     from tidebreak.detect.harm import classify as score
 
     pending: list[tuple[Any, str]] = []

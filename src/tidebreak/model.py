@@ -77,7 +77,13 @@ CATEGORIES: dict[str, str] = {
     "spam": "Spam or scams",
     "unauthorised_political_ad": "Political or issue ad from an advertiser not authorised for "
                                  "them, or without its verified 'paid for by' line",
+    "language_not_covered": "In a language the harm classifier was not trained on: not scored "
+                            "for harm, so a person must look",
 }
+
+# Categories that say how an item must be handled, not that it breaks a rule: a policy may send
+# such items to review, never remove, reduce, label or warn for them (no strike follows).
+ROUTING_CATEGORIES: frozenset[str] = frozenset({"language_not_covered"})
 
 
 def register_category(name: str, description: str) -> None:

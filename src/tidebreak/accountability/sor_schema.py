@@ -127,6 +127,7 @@ _PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\(?\d[\d ().-]{6,}\d(?![\w.])")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}\b")
 _PROFILE_URL = re.compile(r"https?://\S*/(?:u|user|users|profile|profiles|@)[/\w.-]*", re.I)
+_URL = re.compile(r"https?://\S+", re.I)
 
 
 def personal_data(text: str) -> list[str]:
@@ -134,7 +135,9 @@ def personal_data(text: str) -> list[str]:
     found = []
     if _EMAIL.search(text):
         found.append("an e-mail address")
-    undated = _ISO_DATE.sub(" ", text)  # 2026-11-03 has eight digits too
+    # 2026-11-03 has eight digits too, and so have links (a fact-check's URL often carries
+    # /20210702/); links to people are caught by _PROFILE_URL below.
+    undated = _ISO_DATE.sub(" ", _URL.sub(" ", text))
     if any(sum(ch.isdigit() for ch in m.group()) >= 8 for m in _PHONE.finditer(undated)):
         found.append("a phone number")
     if _PROFILE_URL.search(text):

@@ -15,8 +15,15 @@ threshold (F1-best on dev); policies may use their own cut-offs on the scores.
 
 Every item gets one signal per category, low scores included, so policies and backtests see the
 whole distribution. Evidence: `threshold`, `over_threshold`, `truncated` (the text was longer
-than the model's token limit and only its start was read). Empty or whitespace-only text scores
-0 everywhere without touching the model.
+than the model's token limit and only its start was read), `language`. Empty or whitespace-only
+text scores 0 everywhere without touching the model.
+
+Language (`tidebreak.text.language`): the model covers the languages in its metadata's
+`languages` (["en"] when absent). An item reliably identified as another language is NOT scored
+as if it were English: instead of the harm signals it gets ONE signal of category
+`language_not_covered` (score: the identifier's confidence; evidence `language`,
+`language_confidence`, `not_covered`: true), which the policy routes (the default policy: human
+review). Short, undetermined or mostly non-letter text counts as covered and is scored.
 """
 
 from __future__ import annotations
@@ -32,8 +39,11 @@ from tidebreak.detect.base import register
 from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.embed.runner import GraphRunner
 from tidebreak.model import Item, Signal
+from tidebreak.text.language import (DEFAULT_COVERED, UNDETERMINED_GUESS, LanguageGuess,
+                                     detect_language)
 
 CATEGORIES = ("hate", "violence", "harassment")
+NOT_COVERED = "language_not_covered"  # signal category of text in a language the model lacks
 
 
 def default_model_dir() -> Path:
@@ -115,7 +125,13 @@ class HarmClassifier:
         encoder: Encoder | None = None,
         thresholds: Mapping[str, float] | None = None,
         batch_size: int = 64,
+        language_gate: bool = True,
+        explain: bool = True,
+        explain_max_words: int = 40,
     ) -> None:
+        # explain: occlusion spans for over-threshold scores in `detect` (one extra pass per word)
+        self.explain = explain
+        self.explain_max_words = explain_max_words
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         meta_path = self.model_dir / "metadata.json"
         if not meta_path.is_file():
@@ -132,6 +148,9 @@ class HarmClassifier:
         self.thresholds: dict[str, float] = {c: float(thr[c]) for c in self.categories}
         self.normalise_text: bool = bool(self.metadata.get("normalised_training_text", False))
         self.batch_size = batch_size
+        # Languages the model was trained on; `language_gate=False` scores every text regardless.
+        self.languages: tuple[str, ...] = tuple(self.metadata.get("languages") or DEFAULT_COVERED)
+        self.language_gate = language_gate
         self._logit_model: _LogitModel | None = None
         if self.metadata.get("format") == "onnx-finetuned":
             m = self.metadata["model"]
@@ -178,13 +197,23 @@ class HarmClassifier:
 
     # -- scoring ----------------------------------------------------------------------------
 
-    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def languages_of(self, texts: Sequence[str]) -> tuple[list[LanguageGuess], list[bool]]:
+        """Each text's language guess, and whether the model must NOT score it (not covered)."""
+        if not self.language_gate:
+            return [UNDETERMINED_GUESS] * len(texts), [False] * len(texts)
+        guesses = [detect_language(t, self.languages) for t in texts]
+        return guesses, [not g.covered(self.languages) for g in guesses]
+
+    def score(self, texts: Sequence[str],
+              skip: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated probabilities (n, len(categories)) and the truncated flags (n,), for texts
-        already in classifier form (`NormalisedText.text`)."""
+        already in classifier form (`NormalisedText.text`). Texts whose `skip` is true (language
+        not covered) score 0 without touching the model."""
         n = len(texts)
         probs = np.zeros((n, len(self.categories)), dtype=np.float64)
         truncated = np.zeros(n, dtype=bool)
-        live = [i for i, t in enumerate(texts) if t and not t.isspace()]
+        live = [i for i, t in enumerate(texts)
+                if t and not t.isspace() and not (skip is not None and skip[i])]
         if not live:
             return probs, truncated
         if self._logit_model is not None:
@@ -208,39 +237,84 @@ class HarmClassifier:
         return text
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """`{"scores": {category: p}, "labels": [categories over threshold]}` per raw text."""
-        probs, _ = self.score([self._prepare(t) for t in texts])
+        """`{"scores": {category: p}, "labels": [categories over threshold], "language": code,
+        "not_covered": false}` per raw text. Text in a language the model does not cover is not
+        scored: `"not_covered": true` and `language_confidence`, no labels, and every score 0.0
+        (the keys stay for callers that read them)."""
+        prepared = [self._prepare(t) for t in texts]
+        guesses, skip = self.languages_of(prepared)
+        probs, _ = self.score(prepared, skip)
         out = []
-        for row in probs:
+        for row, g, away in zip(probs, guesses, skip):
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
+            if away:
+                out.append({"scores": scores, "labels": [], "language": g.code,
+                            "language_confidence": round(g.confidence, 4), "not_covered": True})
+                continue
             labels = [c for c in self.categories if scores[c] >= self.thresholds[c]]
-            out.append({"scores": scores, "labels": labels})
+            out.append({"scores": scores, "labels": labels, "language": g.code,
+                        "not_covered": False})
         return out
+
+    def _not_covered(self, g: LanguageGuess) -> Signal:
+        """The one signal of an item the model must not score: its language is not covered."""
+        return Signal(detector=self.name, category=NOT_COVERED, score=float(g.confidence),
+                      evidence={"language": g.code, "language_confidence": round(g.confidence, 4),
+                                "not_covered": True, "covered_languages": list(self.languages)},
+                      detector_version=self.version)
 
     # -- Detector interface -----------------------------------------------------------------
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
-        probs, truncated = self.score([it.norm.text for it in items])
+        texts = [it.norm.text for it in items]
+        guesses, skip = self.languages_of(texts)
+        probs, truncated = self.score(texts, skip)
+        spans = self._spans(texts, probs) if self.explain else {}
         result: list[list[Signal]] = []
-        for row, trunc in zip(probs, truncated):
+        for i, (row, trunc) in enumerate(zip(probs, truncated)):
+            if skip[i]:  # not scored as if it were English: one routing signal instead
+                result.append([self._not_covered(guesses[i])])
+                continue
             sigs = []
-            for c, p in zip(self.categories, row):
+            for j, (c, p) in enumerate(zip(self.categories, row)):
                 thr = self.thresholds[c]
+                evidence: dict[str, Any] = {
+                    "threshold": thr,
+                    "over_threshold": bool(p >= thr),
+                    "truncated": bool(trunc),
+                    "language": guesses[i].code,
+                }
+                if (i, j) in spans:
+                    evidence["spans"] = spans[(i, j)]
+                    evidence["spans_of"] = "normalised text"
                 sigs.append(
                     Signal(
                         detector=self.name,
                         category=c,
                         score=float(p),
-                        evidence={
-                            "threshold": thr,
-                            "over_threshold": bool(p >= thr),
-                            "truncated": bool(trunc),
-                        },
+                        evidence=evidence,
                         detector_version=self.version,
                     )
                 )
             result.append(sigs)
         return result
+
+    def _spans(self, texts: Sequence[str], probs: np.ndarray) -> dict[tuple[int, int], list[dict]]:
+        """Evidence for reviewers: the words that drove each over-threshold score (occlusion),
+        keyed by (text index, category index)."""
+        from tidebreak.detect.occlusion import Request, explain
+
+        wanted: list[tuple[int, int]] = []
+        requests: list[Request] = []
+        for i, row in enumerate(probs):
+            for j, c in enumerate(self.categories):
+                if row[j] >= self.thresholds[c] and texts[i] and not texts[i].isspace():
+                    wanted.append((i, j))
+                    requests.append(Request(texts[i], j, float(row[j])))
+        if not requests:
+            return {}
+        found = explain(lambda ts: self.score(ts)[0], requests, max_words=self.explain_max_words)
+        return {key: [sp.as_dict() for sp in f] for key, f in zip(wanted, found)}
 
 
 _DEFAULT: HarmClassifier | None = None

@@ -238,7 +238,10 @@ def import_cmd(
     finally:
         engine.dispose()
     # Each id is named (up to 10 per kind, so a re-import of 10k records stays readable).
-    for ids, what in ((res.duplicates, f"warning: {file.name}: duplicate claim id {{!r}} (identical copy); stored once"),
+    aliased = [f"{given!r} is the same fact-check as {used!r} (same review URL and claim); "
+               "stored once" for given, used in res.aliased]
+    for ids, what in ((aliased, "note: claim id {}"),
+                      (res.duplicates, f"warning: {file.name}: duplicate claim id {{!r}} (identical copy); stored once"),
                       (res.unchanged, "note: claim id {!r} is already stored, identical; unchanged"),
                       (res.replaced, "note: claim id {!r} replaced a different stored record (kept in its history)")):
         for cid in ids[:10]:

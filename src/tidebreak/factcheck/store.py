@@ -9,7 +9,11 @@ Import is all-or-nothing: every record of a file or request is parsed first, and
 - a claim id already stored with identical content: reported as unchanged;
 - a claim id already stored with different content (a revised rating, a corrected claim): the
   new record replaces it and the old one is appended to the row's `history`; the fact-check
-  counts as new again, so the next backfill matches stored content against it.
+  counts as new again, so the next backfill matches stored content against it;
+- the same fact-check under another id (same review URL and same claim text, ignoring case and
+  spacing: e.g. once with an `identifier` and once without, or from two aggregators) is the same
+  fact-check: it takes the id seen first (stored, else earlier in the import) and is handled as
+  above, so importing it again adds no row (`aliased` lists them).
 
 Every import appends one ledger entry (kind "factcheck.import") with the ids it added and
 replaced, even when nothing changed, so the audit trail shows each attempt that was accepted.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,13 +56,15 @@ class ImportResult:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # already stored, identical
     duplicates: list[str] = field(default_factory=list)  # repeated inside this import
+    aliased: list[tuple[str, str]] = field(default_factory=list)  # (id given, id used): same URL+claim
 
     def to_dict(self) -> dict[str, Any]:
         return {"import_id": self.import_id, "added": len(self.added),
                 "replaced": len(self.replaced), "unchanged": len(self.unchanged),
-                "duplicates": len(self.duplicates), "added_ids": self.added,
-                "replaced_ids": self.replaced, "unchanged_ids": self.unchanged,
-                "duplicate_ids": self.duplicates}
+                "duplicates": len(self.duplicates), "aliased": len(self.aliased),
+                "added_ids": self.added, "replaced_ids": self.replaced,
+                "unchanged_ids": self.unchanged, "duplicate_ids": self.duplicates,
+                "aliased_ids": [list(a) for a in self.aliased]}
 
 
 def parse_records(records: Iterable[tuple[int, list[FactCheck] | FactCheckError]],
@@ -91,12 +97,42 @@ def parse_objects(objs: Sequence[Any], source: str = "body") -> list[FactCheck]:
     return parse_records(each(), source)
 
 
+def _same_key(fc: FactCheck) -> tuple[str, str] | None:
+    """What makes two records the same fact-check whatever their ids: review URL and claim."""
+    if not fc.url:
+        return None  # without a review URL, equal claim texts may be different fact-checks
+    return fc.url.strip(), " ".join(fc.claim.casefold().split())
+
+
+def _alias(session: Session, tenant: str, factchecks: Sequence[FactCheck],
+           result: ImportResult) -> list[FactCheck]:
+    """Give each fact-check already known under another id (same URL and claim) that id."""
+    urls = sorted({fc.url.strip() for fc in factchecks if fc.url})
+    known: dict[tuple[str, str], str] = {}
+    for i in range(0, len(urls), 500):
+        for cid, url, rec in session.execute(select(
+                FactCheckRow.claim_id, FactCheckRow.url, FactCheckRow.record).where(
+                FactCheckRow.tenant == tenant, FactCheckRow.url.in_(urls[i:i + 500]))).all():
+            key = _same_key(from_dict(rec))
+            if key is not None:
+                known.setdefault(key, cid)
+    out = []
+    for fc in factchecks:
+        key = _same_key(fc)
+        cid = fc.claim_id if key is None else known.setdefault(key, fc.claim_id)
+        if cid != fc.claim_id:
+            result.aliased.append((fc.claim_id, cid))
+            fc = replace(fc, claim_id=cid)
+        out.append(fc)
+    return out
+
+
 def import_factchecks(session: Session, *, tenant: str, factchecks: Sequence[FactCheck],
                       actor: str, now: datetime, source: str) -> ImportResult:
     """Store fact-checks in the caller's transaction (see the module docstring for duplicates)."""
     result = ImportResult(import_id=f"fci-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
     first: dict[str, FactCheck] = {}
-    for fc in factchecks:
+    for fc in _alias(session, tenant, factchecks, result):
         seen = first.get(fc.claim_id)
         if seen is None:
             first[fc.claim_id] = fc
@@ -133,7 +169,8 @@ def import_factchecks(session: Session, *, tenant: str, factchecks: Sequence[Fac
                   actor=actor, payload={"import_id": result.import_id, "source": source,
                                         "added": result.added, "replaced": result.replaced,
                                         "unchanged": len(result.unchanged),
-                                        "duplicates": result.duplicates}, at=now)
+                                        "duplicates": result.duplicates,
+                                        "aliased": [list(a) for a in result.aliased]}, at=now)
     return result
 
 

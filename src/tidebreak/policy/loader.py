@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from tidebreak.model import CATEGORIES, Action, ActionType, ContentKind
+from tidebreak.model import CATEGORIES, ROUTING_CATEGORIES, Action, ActionType, ContentKind
 from tidebreak.policy.engine import (EVIDENCE_PLACEHOLDERS, MODES, RULE_PLACEHOLDERS, SEVERITIES,
                                      ActionSpec, Policy, Rule, Template)
 from tidebreak.policy.expr import Condition, ConditionError, compile_condition
@@ -397,6 +397,10 @@ class _Checker:
                 self.err(item, f"action '{t.value}' appears twice")
                 continue
             seen[t] = item
+            if category in ROUTING_CATEGORIES and t not in (ActionType.REVIEW, ActionType.NONE):
+                self.err(item, f"category '{category}' only routes items: its rules may review "
+                               f"or do nothing, not '{t.value}'")
+                continue
             out.append(spec)
         if ActionType.NONE in seen and len(node.value) > 1:
             self.err(seen[ActionType.NONE], "'none' cannot be combined with other actions")

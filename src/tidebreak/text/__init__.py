@@ -1,5 +1,6 @@
 """Text handling shared by every detector: validation at the boundary, normalisation that undoes
-evasion tricks, and MinHash machinery for near-duplicate matching."""
+evasion tricks, MinHash machinery for near-duplicate matching, and language identification
+(`tidebreak.text.language`, imported on its own: it loads a model on first use)."""
 
 from tidebreak.text.minhash import (
     LSHIndex,
