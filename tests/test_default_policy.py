@@ -91,7 +91,7 @@ def test_threats_are_critical_and_escalated() -> None:
 
 
 def test_false_claim_is_labelled_with_the_fact_check_and_reduced() -> None:
-    out = POLICY.evaluate([fact_check(0.9)], Context(surface=ContentKind.POST))
+    out = POLICY.evaluate([fact_check(0.95)], Context(surface=ContentKind.POST))
     (hit,) = out.hits
     assert hit.rule_id == "misinfo-false-label"
     label, reduce = hit.actions
@@ -102,10 +102,10 @@ def test_false_claim_is_labelled_with_the_fact_check_and_reduced() -> None:
 
 
 def test_misinformation_by_rating_and_match_strength() -> None:
-    assert decide(fact_check(0.9, "misleading"))[0] is ActionType.REDUCE
-    assert decide(fact_check(0.9, "missing_context"))[1] == ["misinfo-context-label"]
-    assert decide(fact_check(0.9, "true"))[0] is ActionType.NONE
-    assert decide(fact_check(0.9, "unrated"))[0] is ActionType.NONE
+    assert decide(fact_check(0.95, "misleading"))[0] is ActionType.REDUCE
+    assert decide(fact_check(0.95, "missing_context"))[1] == ["misinfo-context-label"]
+    assert decide(fact_check(0.95, "true"))[0] is ActionType.NONE
+    assert decide(fact_check(0.95, "unrated"))[0] is ActionType.NONE
     # A weak match goes to a human; a weak match going viral is held back meanwhile.
     assert decide(fact_check(0.6))[1] == ["misinfo-weak-review"]
     assert decide(fact_check(0.6), velocity=500.0)[1] == ["misinfo-weak-viral"]
@@ -117,11 +117,11 @@ def test_voting_misinformation_is_held_to_a_stricter_bar() -> None:
         return Signal("factcheck", "voting_misinformation", score, {"rating": "false"})
 
     # Same score, same rating: other false claims are labelled, voting ones removed...
-    assert decide(fact_check(0.9))[0] is ActionType.REDUCE
-    assert decide(voting(0.9))[0] is ActionType.REMOVE
+    assert decide(fact_check(0.95))[0] is ActionType.REDUCE
+    assert decide(voting(0.95))[0] is ActionType.REMOVE
     # ...and reviewed from a lower score.
-    assert decide(fact_check(0.5))[0] is ActionType.NONE
-    assert decide(voting(0.5))[1] == ["voting-review"]
+    assert decide(fact_check(0.35))[0] is ActionType.NONE
+    assert decide(voting(0.35))[1] == ["voting-review"]
 
 
 def test_known_violating_and_spam() -> None:
@@ -181,7 +181,7 @@ def test_viral_grey_zone_threats_are_held_back() -> None:
 
 
 def test_notices_are_filled_in() -> None:
-    signals = [fact_check(0.9), s("hate", 0.95), Signal("factcheck", "voting_misinformation", 0.9)]
+    signals = [fact_check(0.95), s("hate", 0.95), Signal("factcheck", "voting_misinformation", 0.9)]
     for surface in ("post", "ad"):
         out = POLICY.evaluate(signals, Context(surface=ContentKind(surface)))
         for hit in out.hits:

@@ -241,3 +241,38 @@ def test_counter_speech_gets_review_at_most_never_the_label(pipeline, text: str,
     assert not {"misinfo-false-label", "voting-remove"} & set(d.rules)
     [sig] = [s for s in d.signals if s.detector == "factcheck"]
     assert sig.evidence["stance"] == "refutes"
+
+
+# ------------------------------------------------------------------------------ small collections
+
+UNRELATED = [
+    "Comeback szn 🔥 down 9 to up 4",
+    "Gonna slaughter this 10k tomorrow",
+    "I love lemon cake",
+    "The roadworks on Hauptstraße will last until June",
+    "Lovely walk by the river this morning, the ducks are back",
+]
+
+
+def test_unrelated_posts_stay_below_the_suggest_bar_against_the_bundled_set() -> None:
+    """A platform's collection is small: being rank 1 of 133 claims, or sharing one rare word
+    with a claim, must not make an unrelated post a match."""
+    from tidebreak.detect.factcheck import BUNDLED
+    from tidebreak.factcheck.claimreview import load_factchecks
+
+    ix = ClaimIndex(load_factchecks(BUNDLED, strict=False))
+    suggest = min(t["suggest"] for t in ix.fusion.thresholds.values())
+    for text, matches in zip(UNRELATED, ix.search(UNRELATED, k=1)):
+        assert not matches or matches[0].score < suggest, (text, matches[0].score)
+
+
+def test_two_claim_collection_does_not_match_a_post_sharing_one_word() -> None:
+    ix = ClaimIndex([
+        FactCheck(claim_id="a", claim="Lemon juice cures cancer within a week."),
+        FactCheck(claim_id="b", claim="Polling stations close at noon on election day."),
+    ])
+    suggest = min(t["suggest"] for t in ix.fusion.thresholds.values())
+    [[m]] = ix.search(["I love lemon cake"], k=1)
+    assert m.score < suggest
+    [[hit]] = ix.search(["lemon juice will cure your cancer in a week, doctors hate it"], k=1)
+    assert hit.claim_id == "a"

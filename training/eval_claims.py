@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from tidebreak.embed import get_encoder  # noqa: E402
 from tidebreak.factcheck.claimreview import FactCheck  # noqa: E402
 from tidebreak.factcheck.index import (  # noqa: E402
+    COS_MAX,
     FEATURES,
     ClaimIndex,
     Fusion,
@@ -182,16 +183,42 @@ def fit_listwise(X: np.ndarray, y: np.ndarray, qid: np.ndarray, l2: float = 1.0,
     return mean, scale, res.x
 
 
-def fit_calibration(s: np.ndarray, qid: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+def fit_calibration(s: np.ndarray, qid: np.ndarray, y: np.ndarray,
+                    cos: np.ndarray) -> tuple[float, float, float, float]:
+    """P(match) = sigmoid(a*s + b*(s - best other s) + c + d*cos_max)."""
     from tidebreak.factcheck.index import _best_other
 
     other = _best_other(s, qid)
-    F = np.column_stack([s, s - other])
+    F = np.column_stack([s, s - other, cos])
     mean, scale, coef, intercept = fit_lr(F, y, l2=0.01)
-    # fold the standardisation into (a, b, c)
-    a, b = coef / scale
+    # fold the standardisation into (a, b, c, d)
+    a, b, d = coef / scale
     c = intercept - float(np.sum(coef * mean / scale))
-    return float(a), float(b), float(c)
+    return float(a), float(b), float(c), float(d)
+
+
+SMALL_COLLECTIONS = (3, 10, 50, 150, 400)  # sizes of the random sub-collections used as negatives
+
+
+def small_world(idx: ClaimIndex, texts, gold_pos, qv, seed: int = 7):
+    """Candidates of every query in random small collections without its true claim(s).
+
+    A platform starts with a few hundred fact-checks, not 10,000: there, ranks and relative BM25
+    saturate (any post's best candidate is rank 1 of 150), so the calibration must also see
+    what unrelated posts look like against a small collection."""
+    rng = np.random.default_rng(seed)
+    banned = set().union(*(set(near_dups(idx, g)) for g in gold_pos))
+    pool = np.array([j for j in range(len(idx.factchecks)) if j not in banned])
+    out = []
+    for size in SMALL_COLLECTIONS:
+        pick = np.sort(rng.choice(pool, size=size, replace=False))
+        sub = ClaimIndex([idx.factchecks[j] for j in pick], encoder=idx.encoder,
+                         fusion=idx.fusion, vectors=idx.vectors[pick],
+                         title_vectors=None if idx.title_vectors is None else idx.title_vectors[pick],
+                         encoder_id=idx.encoder_id)
+        X, di, qi = sub.features(texts, query_vectors=qv)
+        out.append((X, qi))
+    return out
 
 
 def untitled(idx: ClaimIndex) -> ClaimIndex:
@@ -334,10 +361,13 @@ def main() -> None:
         Xo, dio, qio, yo = collect(ix, texts, gold_pos, qv, True)
         mean, scale, coef = fit_listwise(Xc, yc, qic, l2=args.l2, quadratic=args.quadratic)
         ranker = Fusion(mean, scale, coef, quadratic=args.quadratic)
-        s_all = np.concatenate([ranker.rank_score(Xc), ranker.rank_score(Xo)])
-        q_all = np.concatenate([qic, qio + len(texts)])
-        y = np.concatenate([yc, yo])
-        fitted[variant] = Fusion(mean, scale, coef, fit_calibration(s_all, q_all, y),
+        parts = [(Xc, qic, yc), (Xo, qio, yo)]
+        parts += [(X, q, np.zeros(len(q))) for X, q in small_world(ix, texts, gold_pos, qv)]
+        s_all = np.concatenate([ranker.rank_score(X) for X, _, _ in parts])
+        q_all = np.concatenate([q + k * len(texts) for k, (_, q, _) in enumerate(parts)])
+        y = np.concatenate([yy for _, _, yy in parts])
+        cos_all = np.concatenate([X[:, COS_MAX] for X, _, _ in parts])
+        fitted[variant] = Fusion(mean, scale, coef, fit_calibration(s_all, q_all, y, cos_all),
                                  quadratic=args.quadratic)
         print(f"[{variant}] fitted on {len(y)} train pairs ({int(y.sum())} positive); "
               f"candidate recall on train {sum(1 for q in range(len(texts)) if yc[qic == q].any()) / len(texts):.3f}")
@@ -372,6 +402,16 @@ def main() -> None:
             c = np.concatenate([top_c, np.zeros(len(open_s))])
             th = thresholds(np.array(top_s), np.array(top_c), open_s)
             report[variant][split]["thresholds"] = th
+            # unrelated posts against a small collection: how often does the top candidate
+            # clear each threshold? (every such match is false)
+            small = {}
+            for (Xs, qs), size in zip(small_world(ix, texts, gold_pos, qv, seed=11), SMALL_COLLECTIONS):
+                ps = fusion.variants[variant].predict(Xs, qs)
+                top = np.array([ps[qs == q].max() for q in range(len(texts))])
+                small[str(size)] = {k: round(float((top >= v["threshold"]).mean()), 4)
+                                    for k, v in th.items()}
+            report[variant][split]["false_match_rate_small_collections"] = small
+            print(f"  share of posts falsely matched in small collections {small}")
             # calibration: mean predicted vs observed in bins of top-1 score
             bins = np.array([0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001])
             cal = []

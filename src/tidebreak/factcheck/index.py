@@ -148,6 +148,9 @@ def tokenize(text: str) -> Tokens:
     raw = unicodedata.normalize("NFKC", text or "")
     names: set[str] = set()
     for m in re.finditer(r"\b[A-Z][\w'-]*", raw):
+        before = raw[: m.start()].rstrip()
+        if not before or before[-1] in ".!?:;\"'(":
+            continue  # sentence-initial capitals say nothing about a name ("Lemon juice ...")
         w = _fold(m.group(0))
         if w not in STOPWORDS and len(w) > 1:
             names.add(stem(w))
@@ -211,6 +214,9 @@ FEATURES = (
     "name_cov", "cos_x_cov", "bigram_cov", "bigram_cov_title",
 )
 
+COS_MAX = FEATURES.index("cos_max")
+MARGIN_FLOOR = 0.4
+
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
@@ -226,7 +232,10 @@ class Fusion:
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
-    calib: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    # (a, b, c) or (a, b, c, d): d weighs the candidate's cosine (`cos_max`) directly, so rank
+    # features that saturate in a small collection (rank 1 of 100 claims) cannot make a match
+    # of an unrelated post on their own.
+    calib: tuple[float, ...] = (1.0, 0.0, 0.0)
     quadratic: bool = False  # also pairwise products of the standardised features
 
     def design(self, X: np.ndarray) -> np.ndarray:
@@ -239,17 +248,23 @@ class Fusion:
     def rank_score(self, X: np.ndarray) -> np.ndarray:
         return self.design(X) @ self.coef
 
-    def probability(self, s: np.ndarray, qid: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for ranker scores s of candidates grouped by qid."""
+    def probability(self, s: np.ndarray, qid: np.ndarray,
+                    cos: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities for ranker scores s of candidates grouped by qid (`cos`: the
+        candidates' `cos_max`, needed by a 4-term calibration)."""
         if len(s) == 0:
             return np.zeros(0)
         other = _best_other(s, qid)
-        a, b, c = self.calib
+        a, b, c = self.calib[:3]
         z = a * s + b * (s - other) + c
+        if len(self.calib) > 3:
+            if cos is None:
+                raise ValueError("this calibration needs the candidates' cosine")
+            z = z + self.calib[3] * cos
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
     def predict(self, X: np.ndarray, qid: np.ndarray) -> np.ndarray:
-        return self.probability(self.rank_score(X), qid)
+        return self.probability(self.rank_score(X), qid, X[:, COS_MAX])
 
     def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -622,7 +637,9 @@ class ClaimIndex:
         # best cosine among the OTHER claims: the row max, or the runner-up for the top one
         top2 = -np.partition(-D, 1, axis=1)[:, :2] if n > 1 else np.concatenate([D, D], 1)
         other = np.where(d >= top2[:, :1], top2[:, 1:2], top2[:, :1])
-        margin = d - other
+        # Floored at what an unrelated claim typically reaches among thousands: in a collection
+        # of three claims the runner-up is far away for any post, which says nothing.
+        margin = d - np.maximum(other, MARGIN_FLOOR)
 
         qi, ci = np.nonzero(valid)
         di = idx[qi, ci]
@@ -632,7 +649,13 @@ class ClaimIndex:
         prest = self.bm25_title.presence
         cov_title = _rowdot(prest, di, Qb, qi) / np.maximum(self.bm25_title.presence_sum[di], 1e-9)
         qidf = Qb.multiply(self.bm25f.idf[np.newaxis, :]).tocsr()
-        qsum = np.asarray(qidf.sum(axis=1)).ravel()
+        # The post's words the collection has never seen count too, at the idf of an unseen
+        # term: otherwise, in a small collection, a post sharing one rare word with one claim
+        # would look fully "covered" by it.
+        idf_unseen = float(np.log(1.0 + (n + 0.5) / 0.5))
+        unseen = np.array([len({t for t in q.terms if t not in self.vocab}) for q in qtoks],
+                          np.float64)
+        qsum = np.asarray(qidf.sum(axis=1)).ravel() + unseen * idf_unseen
         presf = self.bm25f.presence
         presf_bin = presf.copy()
         presf_bin.data[:] = 1.0
