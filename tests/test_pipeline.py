@@ -36,14 +36,22 @@ MARK = re.compile(r"\[(\w+)=([0-9.]+)\]")
 
 
 class Scripted:
-    """Emits the scores written into the text, e.g. "[hate=0.97]"."""
+    """Emits the scores written into the text, e.g. "[hate=0.97]"; words in *stars* become the
+    signals' evidence spans, as the harm model's occlusion reports them."""
 
     name = "scripted"
     version = "test-1"
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
-        return [[Signal("scripted", cat, float(score), {}, self.version)
-                 for cat, score in MARK.findall(it.content.text)] for it in items]
+        out = []
+        for it in items:
+            text = it.content.text
+            spans = [{"text": m.group(1), "start": m.start(1), "end": m.end(1), "weight": 1.0}
+                     for m in re.finditer(r"\*(\w+)\*", text)]
+            evidence = {"spans": spans} if spans else {}
+            out.append([Signal("scripted", cat, float(score), dict(evidence), self.version)
+                        for cat, score in MARK.findall(text)])
+        return out
 
 
 def make_pipeline(engine, clock, policy: PolicySet | None = None) -> Pipeline:  # type: ignore[no-untyped-def]

@@ -180,6 +180,15 @@ def test_console_decision_needs_the_csrf_token(api) -> None:  # type: ignore[no-
     assert ok.status_code == 200 and 'id="content-state">removed<' in ok.text
 
 
+def test_task_page_shows_the_words_that_drove_a_score(api) -> None:  # type: ignore[no-untyped-def]
+    client, keys, _, _ = api
+    submit(client, keys, "p1", "I will *find* you [violence=0.6]")
+    csrf = login(client, "reviewer")
+    r = client.post("/console/queues/violence/claim", data={"csrf": csrf}, follow_redirects=False)
+    page = client.get(r.headers["location"])
+    assert '<td class="why"><mark title="log-odds 1.00">find</mark>' in page.text
+
+
 def test_graphic_items_are_capped_in_a_row(api, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from tidebreak.api import console
 

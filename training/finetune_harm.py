@@ -430,6 +430,16 @@ def data_summary(rows, rows_tr) -> dict:
     return out
 
 
+def check_runtime(outdir: Path) -> None:
+    """The written model loads and scores through the runtime detector (no torch there)."""
+    from tidebreak.detect.harm import HarmClassifier
+
+    clf = HarmClassifier(outdir)
+    out = clf.classify(["I will find you and kill you", "lovely weather today", ""])
+    assert len(out) == 3 and all(0.0 <= p <= 1.0 for r in out for p in r["scores"].values()), out
+    print("runtime check: ok", out[0]["scores"], flush=True)
+
+
 def main() -> int:
     global SAMPLE, WORK, OUTDIR
     ap = argparse.ArgumentParser()
@@ -509,6 +519,7 @@ def main() -> int:
     (OUTDIR / "thresholds.json").write_text(json.dumps(ev["thresholds"], indent=2) + "\n")
     meta = {
         "name": "harm", "version": VERSION, "format": "onnx-finetuned", "categories": list(CATS),
+        "languages": ["en"],
         "model": {"file": ONNX_NAME, "tokenizer": "tokenizer.json", "max_length": MAX_LEN,
                   "sha256": hashlib.sha256((OUTDIR / ONNX_NAME).read_bytes()).hexdigest(),
                   "output": "logits [batch, 3] in `categories` order; p = sigmoid(a*logit + b)"},
@@ -530,6 +541,8 @@ def main() -> int:
         meta["requantised_from"] = {"version": old["version"], "sha256": old["model"]["sha256"]}
         meta["version"] = args.version or old["version"] + "+rq"
     (OUTDIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if args.smoke:
+        check_runtime(OUTDIR)
     print(json.dumps({c: ev["metrics"][c]["test"] for c in CATS}, indent=2))
     print("dev F1:", {c: ev["metrics"][c]["dev"]["f1"] for c in CATS}, "v0:", v0_cmp.get("dev_f1"))
     print("DynaHate:", ev["dynahate"], "v0:", v0_cmp.get("dynahate_test_macro_f1"), flush=True)
