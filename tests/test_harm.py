@@ -34,10 +34,10 @@ def test_registered_and_versioned(clf: HarmClassifier) -> None:
 
 
 def test_classify_output_shape() -> None:
-    out = classify(["hello there", "I will find you and kill you"])
+    out = classify(["hello there", "I am going to shoot you tomorrow"])
     assert len(out) == 2
     for r in out:
-        assert set(r) == {"scores", "labels", "language", "not_covered"}
+        assert set(r) == {"scores", "labels", "language", "not_covered", "truncated"}
         assert r["not_covered"] is False
         assert set(r["scores"]) >= {"hate", "violence", "harassment"}
         assert all(0.0 <= p <= 1.0 for p in r["scores"].values())
@@ -91,6 +91,8 @@ def test_one_megabyte_text_is_truncated_not_fatal(clf: HarmClassifier) -> None:
     assert all(s.evidence["truncated"] for s in sigs)
     assert all(0.0 <= s.score <= 1.0 for s in sigs)
     assert clf.classify(["x" * 1_000_000])[0]["scores"]
+    [row] = clf.classify([big])
+    assert row["truncated"] is True and clf.classify(["short and sweet"])[0]["truncated"] is False
 
 
 def test_detect_emits_every_category_with_evidence(clf: HarmClassifier) -> None:

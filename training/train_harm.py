@@ -171,8 +171,14 @@ def load_own(include_v1: bool = True):
     return out
 
 
-def build():
-    rows = load_dynahate() + load_ghc() + load_implicit() + load_toxigen() + load_davidson() + load_own()
+def build(own_only: bool = False):
+    """All labelled rows; `own_only`: just the sets in this repository (the CI smoke run, which
+    must not depend on ../shared/data being there)."""
+    if own_only:
+        rows = load_own()
+    else:
+        rows = (load_dynahate() + load_ghc() + load_implicit() + load_toxigen() + load_davidson()
+                + load_own())
     # De-duplicate exact (source, text, split) repeats; keep text appearing in two splits of the
     # same source only in its first split (train < dev < test priority is not needed: DynaHate's
     # published splits are disjoint).

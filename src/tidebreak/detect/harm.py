@@ -238,22 +238,23 @@ class HarmClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """`{"scores": {category: p}, "labels": [categories over threshold], "language": code,
-        "not_covered": false}` per raw text. Text in a language the model does not cover is not
+        "not_covered": false, "truncated": bool}` per raw text. Text in a language the model does not cover is not
         scored: `"not_covered": true` and `language_confidence`, no labels, and every score 0.0
         (the keys stay for callers that read them)."""
         prepared = [self._prepare(t) for t in texts]
         guesses, skip = self.languages_of(prepared)
-        probs, _ = self.score(prepared, skip)
+        probs, truncated = self.score(prepared, skip)
         out = []
-        for row, g, away in zip(probs, guesses, skip):
+        for row, g, away, trunc in zip(probs, guesses, skip, truncated):
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
             if away:
                 out.append({"scores": scores, "labels": [], "language": g.code,
                             "language_confidence": round(g.confidence, 4), "not_covered": True})
                 continue
             labels = [c for c in self.categories if scores[c] >= self.thresholds[c]]
+            # truncated: only the start of the text was read (the model's token limit)
             out.append({"scores": scores, "labels": labels, "language": g.code,
-                        "not_covered": False})
+                        "not_covered": False, "truncated": bool(trunc)})
         return out
 
     def _not_covered(self, g: LanguageGuess) -> Signal:
