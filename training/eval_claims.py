@@ -243,6 +243,17 @@ def near_dups(idx: ClaimIndex, g: set[int]) -> list[int]:
     return sorted(out)
 
 
+COPY = 0.97
+
+
+def exact_dups(idx: ClaimIndex, g: set[int]) -> list[int]:
+    """The gold claims and their copies (claim cosine >= 0.97)."""
+    out = set(g)
+    for j in g:
+        out.update(np.nonzero(idx.vectors @ idx.vectors[j] >= COPY)[0].tolist())
+    return sorted(out)
+
+
 def collect(idx: ClaimIndex, texts, gold_pos, qv, exclude_gold: bool):
     exclude = [near_dups(idx, g) for g in gold_pos] if exclude_gold else None
     X, di, qi = idx.features(texts, query_vectors=qv, exclude=exclude)
@@ -385,9 +396,16 @@ def main() -> None:
                     print(fmt(name, m))
             X, di, qi, y = collect(ix, texts, gold_pos, qv, False)
             p = fusion.variants[variant].predict(X, qi)
-            m = metrics(rank_by(p, di, qi, len(texts), ids), gold)
-            report[variant][split] = {"metrics": m}
+            ranked = rank_by(p, di, qi, len(texts), ids)
+            m = metrics(ranked, gold)
+            # Snopes rated many claims twice (often word for word, differing only in quote
+            # marks): counting any copy of the gold claim as right shows the matcher's real
+            # quality; MAP@5 above is the official, copy-sensitive figure.
+            same = [{ids[j] for j in exact_dups(ix, g)} for g in gold_pos]
+            m_dup = metrics(ranked, same)
+            report[variant][split] = {"metrics": m, "metrics_copies_merged": m_dup}
             print(fmt(f"hybrid LR ({variant})", m))
+            print(fmt("  copies merged", m_dup))
             # top-1 scores, closed world and open world (gold hidden)
             top_s, top_c = [], []
             for q in range(len(texts)):
