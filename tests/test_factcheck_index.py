@@ -276,3 +276,42 @@ def test_two_claim_collection_does_not_match_a_post_sharing_one_word() -> None:
     assert m.score < suggest
     [[hit]] = ix.search(["lemon juice will cure your cancer in a week, doctors hate it"], k=1)
     assert hit.claim_id == "a"
+
+
+def test_repeat_sharers_of_false_claims_accrue_misinformation_strikes_not_suspensions(
+        engine, clock, detector) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tidebreak.config import Settings
+    from tidebreak.enforce.penalties import PenaltyEnforcer
+    from tidebreak.model import ActionType
+    from tidebreak.pipeline import Pipeline
+    from tidebreak.runtime import load_policies
+    from tidebreak.store.schema import PenaltyRow, StrikeRow
+
+    pipeline = Pipeline(engine, [detector], load_policies(Settings()), clock=clock,
+                        enforcers=[PenaltyEnforcer()])
+
+    first = decide(pipeline, "m1", "5G mobile phone masts spread the coronavirus!!")
+    again = decide(pipeline, "m1b", "5G mobile phone masts spread the coronavirus!!")  # new post
+    assert first.rules == again.rules == ["misinfo-false-label"]
+    third = decide(pipeline, "m2", "Drinking diluted bleach cures COVID-19. Share before they delete it")
+    assert third.rules == ["misinfo-repeat-sharer"]
+    assert next(a.factor for a in third.actions if a.type == ActionType.REDUCE) == 0.05
+    assert any(a.type == ActionType.REVIEW and a.queue == "misinformation" for a in third.actions)
+    # re-deciding a post (a backfill, a duplicate event) gives no second strike for it
+    decide(pipeline, "m1", "5G mobile phone masts spread the coronavirus!!")
+    with Session(engine) as s:
+        strikes = s.execute(select(StrikeRow).where(StrikeRow.actor_id == "u1")).scalars().all()
+        assert sorted(r.content_id for r in strikes) == ["m1", "m1b", "m2"]
+        assert {r.category for r in strikes} == {"misinformation"}
+        # separate from the removal ladder: three strikes, no suspension or warning penalty
+        assert s.execute(select(PenaltyRow).where(PenaltyRow.actor_id == "u1")).first() is None
+    # while a removal still climbs the ladder: the voting lie brings the first-strike warning
+    removed = decide(pipeline, "m3", "You can vote from your phone by texting your candidate's name "
+                                     "to a short code number.")
+    assert removed.action == ActionType.REMOVE
+    with Session(engine) as s:
+        [penalty] = s.execute(select(PenaltyRow).where(PenaltyRow.actor_id == "u1")).scalars().all()
+        assert penalty.penalty == "warning"

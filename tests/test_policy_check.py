@@ -180,3 +180,16 @@ def test_condition_positions_inside_block_and_quoted_scalars() -> None:
                      "    ground: CS 3.1\n    when: \"score.hate > 0.5 and has('hatred')\"\n")
     (error,) = check_text(text)
     assert (error.line, error.column) == (9, 37)  # the argument of has()
+
+
+def test_strike_flag_and_separate_strike_categories() -> None:
+    base = ("  - id: r\n    category: misinformation\n    severity: low\n    when: has('misinformation')\n"
+            "    actions: [review]\n    ground: CS 4.1\n")
+    assert rule_errors(base + "    strike: true\n") == []
+    assert rule_errors(base + "    strike: often\n") == ["strike must be true or false"]
+    ladder = ("penalties:\n  ground: CS 9.1\n  ladder:\n    - {strikes: 1, penalty: warning}\n"
+              "  separate: SEPARATE\n")
+    good = HEADER + base + ladder.replace("SEPARATE", "[misinformation]")
+    bad = HEADER + base + ladder.replace("SEPARATE", "[gossip]")
+    assert [e.message for e in check_text(good)] == []
+    assert [e.message for e in check_text(bad)] == ["penalties.separate must be a list of known categories"]

@@ -211,9 +211,15 @@ class RuleHit:
     shadow: bool = False
     severity: str = "medium"
     policy_version: str = ""
+    # The author gets a strike of this category although nothing is removed (e.g. sharing a claim
+    # fact-checkers rated false); the policy's `penalties.separate` keeps such strikes off the
+    # removal ladder.
+    strike: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"strike": True} if self.strike else {}
         return {
+            **extra,
             "rule_id": self.rule_id,
             "policy_version": self.policy_version,
             "category": self.category,

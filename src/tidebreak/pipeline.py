@@ -24,7 +24,12 @@ from tidebreak import ledger, metrics
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.content import apply_to_content
 from tidebreak.enforce.hooks import Enforcement, Enforcer
-from tidebreak.enforce.strikes import active_strikes, add_strike, revoke_strikes_for
+from tidebreak.enforce.strikes import (
+    active_strikes,
+    add_strike,
+    revoke_strikes_for,
+    strike_ids_for_content,
+)
 from tidebreak.model import (
     CATEGORIES,
     Action,
@@ -317,6 +322,10 @@ class Pipeline:
         restored = was_removed and row.state != "removed"
         row.last_decision_id = decision.id
         if newly_removed and row.author_id:
+            add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
+        elif (row.author_id and any(h.strike and not h.shadow for h in decision.reasons)
+              and not strike_ids_for_content(s, self.tenant, row.id)):
+            # e.g. sharing a claim rated false: one strike per item, however often re-decided
             add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
         if restored:
             revoke_strikes_for(s, self.tenant, row.id)

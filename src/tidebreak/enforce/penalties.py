@@ -132,7 +132,8 @@ def escalate(e: Enforcement) -> PenaltyRow | None:
     if cfg is None or author is None:
         return None
     s = e.session
-    strikes = active_strike_rows(s, e.tenant, author, e.now)
+    strikes = [r for r in active_strike_rows(s, e.tenant, author, e.now)
+               if r.category not in cfg.separate]
     new = next((r for r in strikes if r.decision_id == e.decision.id), None)
     if new is None:
         return None  # no strike (nothing removing in the reasons): nothing to escalate

@@ -25,9 +25,12 @@ def active_strikes(session: Session, tenant: str, actor_id: str, now: datetime) 
 
 def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
                now: datetime, days: int) -> StrikeRow | None:
-    """The strike takes the category and severity of the most severe removing rule."""
-    removing: list[RuleHit] = [h for h in decision.reasons
-                               if any(a.type.value == "remove" for a in h.actions)]
+    """The strike takes the category and severity of the most severe removing rule; without a
+    removal, of the most severe rule that gives a strike of its own (`strike: true`)."""
+    removing: list[RuleHit] = [h for h in decision.reasons if not h.shadow
+                               and any(a.type.value == "remove" for a in h.actions)]
+    if not removing:
+        removing = [h for h in decision.reasons if h.strike and not h.shadow]
     if not removing:
         return None
     worst = max(removing, key=lambda h: SEVERITY_ORDER.get(h.severity, 1))

@@ -130,6 +130,7 @@ class Rule:
     shadow: bool = False
     applies_to: frozenset[ContentKind] | None = None
     stop: bool = False
+    strike: bool = False  # a strike for the author even without a removal (see RuleHit.strike)
     line: int = 0  # where the rule starts in its file, for messages and the console
 
     @property
@@ -221,7 +222,7 @@ class Policy:
             if notice is None:
                 notice = rule.notice.render(values)
         return RuleHit(rule.id, rule.category, actions, rule.ground, notice, signals, shadow,
-                       rule.severity, self.version)
+                       rule.severity, self.version, strike=rule.strike)
 
     def _values(self, rule: Rule, signals: Sequence[Signal]) -> dict[str, object]:
         values: dict[str, object] = {}

@@ -50,7 +50,7 @@ _QUEUE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 TOP_KEYS = ("policy", "version", "description", "mode", "thresholds", "rules", *SECTION_PARSERS)
 RULE_KEYS = ("id", "category", "severity", "description", "when", "actions", "ground", "notice",
-             "shadow", "applies_to", "stop")
+             "shadow", "applies_to", "stop", "strike")
 RULE_REQUIRED = ("id", "category", "severity", "when", "actions", "ground")
 # Review priority when a rule says just `review`: lower is more urgent.
 DEFAULT_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -297,6 +297,7 @@ class _Checker:
         ground = self.nonempty(m["ground"][1], "ground") if "ground" in m else None
         shadow = self.boolean(m["shadow"][1], "shadow") if "shadow" in m else False
         stop = self.boolean(m["stop"][1], "stop") if "stop" in m else False
+        strike = self.boolean(m["strike"][1], "strike") if "strike" in m else False
         applies_to = self._surfaces(m["applies_to"][1]) if "applies_to" in m else None
 
         condition = self._condition(m["when"][1], thresholds) if "when" in m else None
@@ -319,7 +320,8 @@ class _Checker:
         assert rid and category and severity and ground and condition
         return Rule(id=rid, category=category, severity=severity, description=description or "",
                     condition=condition, actions=tuple(actions), ground=ground, notice=notice,
-                    shadow=shadow, applies_to=applies_to, stop=stop, line=node.start_mark.line + 1)
+                    shadow=shadow, applies_to=applies_to, stop=stop, strike=strike,
+                    line=node.start_mark.line + 1)
 
     def _surfaces(self, node: Node) -> frozenset[ContentKind] | None:
         items = node.value if isinstance(node, yaml.SequenceNode) else None

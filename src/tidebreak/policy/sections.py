@@ -76,6 +76,9 @@ class PenaltyConfig:
     ladder: tuple[LadderStep, ...]
     immediate: tuple[ImmediateRule, ...]
     ground: str
+    # Strike categories kept off the ladder (counted by rules through author.strikes_in instead),
+    # e.g. misinformation: sharing a claim rated false is not a violation that suspends anyone.
+    separate: frozenset[str] = frozenset()
 
     def step_for(self, strikes: int) -> LadderStep | None:
         """The highest step whose strike count has been reached."""
@@ -189,7 +192,7 @@ def parse_penalties(c: _Checker, node: Node) -> PenaltyConfig | None:
     m = c.mapping(node, "penalties")
     if m is None:
         return None
-    c.unknown_keys(m, ("ladder", "immediate", "ground"), "penalties")
+    c.unknown_keys(m, ("ladder", "immediate", "ground", "separate"), "penalties")
     if "ladder" not in m:
         c.err(node, "penalties needs a 'ladder' (strike counts and the penalty each brings)")
     ground = _str(c, m, "ground", "", what="penalties.")
@@ -222,9 +225,17 @@ def parse_penalties(c: _Checker, node: Node) -> PenaltyConfig | None:
                 rule = _immediate(c, item)
                 if rule is not None:
                     immediate.append(rule)
+    separate: set[str] = set()
+    if "separate" in m:
+        seq = m["separate"][1]
+        if not isinstance(seq, yaml.SequenceNode) or not all(
+                isinstance(v, yaml.ScalarNode) and v.value in CATEGORIES for v in seq.value):
+            c.err(seq, "penalties.separate must be a list of known categories")
+        else:
+            separate = {v.value for v in seq.value}
     if len(c.errors) > n0:
         return None
-    return PenaltyConfig(tuple(ladder), tuple(immediate), ground)
+    return PenaltyConfig(tuple(ladder), tuple(immediate), ground, frozenset(separate))
 
 
 def _duration(c: _Checker, m: dict[str, tuple[Node, Node]], penalty: str, node: Node,

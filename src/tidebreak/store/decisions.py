@@ -27,7 +27,7 @@ def _hit(d: dict[str, Any]) -> RuleHit:
                    actions=tuple(_action(a) for a in d["actions"]), ground=d["ground"],
                    notice=d["notice"], signals=tuple(_signal(s) for s in d.get("signals", ())),
                    shadow=d.get("shadow", False), severity=d.get("severity", "medium"),
-                   policy_version=d.get("policy_version", ""))
+                   policy_version=d.get("policy_version", ""), strike=bool(d.get("strike", False)))
 
 
 def decision_from_dict(d: dict[str, Any]) -> Decision:
