@@ -59,11 +59,17 @@ def test_counter_speech_is_capped_at_review(det: VotingDetector) -> None:
     assert sig.evidence["stance"] == "refutes"
 
 
-def test_default_policy_removes_the_clearest_and_reviews_the_rest(engine, clock) -> None:  # type: ignore[no-untyped-def]
+def test_default_policy_reviews_and_removes_the_clearest_in_election_mode(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from tidebreak.governance import elections
+
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["voting"])
-    d = p.process(parse_event({"id": "v1", "author": "u1",
-                               "text": "Democrats vote on Wednesday this year, Republicans on Tuesday."})).decision
-    assert d.action == ActionType.REMOVE and d.rules == ["voting-remove"]
+    wednesday = "Democrats vote on Wednesday this year, Republicans on Tuesday."
+    # Outside an election the head alone reviews (priority queue) and never removes: removal at
+    # 0.90 is left to fact-check matches.
+    d = p.process(parse_event({"id": "v1", "author": "u1", "text": wednesday})).decision
+    assert d.rules == ["voting-review"]
     d = p.process(parse_event({"id": "v2", "author": "u1",
                                "text": "You can vote by text! Just text your candidate's name to 88022."})).decision
     assert d.rules == ["voting-review"]
@@ -71,3 +77,15 @@ def test_default_policy_removes_the_clearest_and_reviews_the_rest(engine, clock)
     d = p.process(parse_event({"id": "v3", "author": "u1",
                                "text": "Polls open at 6am tomorrow, bring water, lines may be long."})).decision
     assert d.action == ActionType.NONE
+    d = p.process(parse_event({"id": "v4", "author": "u1", "text":
+                               "I'm a new citizen and I'm voting for the first time this year!"})).decision
+    assert d.action != ActionType.REMOVE  # civic pride is not a voting lie
+    # While an election is on, its lower removal bar takes the clearest lies down.
+    elections.create(engine, "default", {
+        "id": "testland-2026", "name": "Testland general election", "jurisdiction": "TL",
+        "registration_deadline": "2026-11-10", "early_voting_start": "2026-11-12",
+        "election_day": "2026-11-17", "certification_date": "2026-11-24",
+        "info_links": ["https://elections.testland.example/vote"]}, by="pat", now=clock())
+    clock.now = datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
+    d = p.process(parse_event({"id": "v5", "author": "u1", "text": wednesday})).decision
+    assert d.action == ActionType.REMOVE and "voting-remove" in d.rules

@@ -232,7 +232,9 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
             by_action[r.decision.action.value] += 1
             by_kind[f"{ev.type.value}/{ev.content.kind.value}"] += 1
             by_rule.update(r.decision.rules)
-        if isinstance(r, Outcome) and r.decision.action.value != "none":
+        # an election-information label alone is context, not an action against the post
+        if (isinstance(r, Outcome) and r.decision.action.value != "none"
+                and not all(rule.startswith("election:") for rule in r.decision.rules)):
             acted.setdefault(ev.content.id, set()).update(r.decision.categories or {"review"})
 
     console.print(f"[bold]tidebreak demo[/]: {banked} bank entries and {seeded} fact-checks "
