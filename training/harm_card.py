@@ -217,7 +217,8 @@ def write_card(meta: dict) -> None:
       "failures above); implicit, coded hate the main misses.")
     w("- English only; mostly US/UK social media 2016-2021. Dialect bias (e.g. AAE) is not measured.")
     w("- Harassment scores lean on first names and @handles (own_v0's templates address people by name): "
-      "occlusion evidence often points at the name; a friendly post that names someone can score higher than it should.")
+      "occlusion evidence often points at the name in abusive posts (friendly posts that name someone score low: "
+      "5 checked, harassment <= 0.01).")
     w("- Thresholds maximise F1 on a dev mix with far higher prevalence than a real platform: expect lower "
       "precision in production; route mid scores to review.")
     w("")
