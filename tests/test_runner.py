@@ -47,3 +47,13 @@ def test_empty_input_is_an_error(harm_runner_and_tok):
     runner, _ = harm_runner_and_tok
     with pytest.raises(ValueError):
         runner.run([])
+
+
+def test_bundled_sentence_encoder_runs_per_text_too() -> None:
+    from tidebreak.embed import get_encoder
+
+    enc = get_encoder()
+    assert enc._runner.mode == PER_TEXT
+    a = enc.encode(["the polls close at 8pm"])[0]
+    b = enc.encode(["x", "the polls close at 8pm", "a much longer sentence " * 5])[1]
+    assert np.array_equal(a, b)

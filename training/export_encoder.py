@@ -280,8 +280,8 @@ def write_card(s: dict) -> None:
     mb = s["int8_onnx_bytes"] / 1e6
     card = f"""# all-MiniLM-L6-v2 sentence encoder (ONNX, int8 weights)
 
-The shared sentence encoder of tidebreak: the harm classifier's heads and the fact-check matcher
-read its embeddings. Runtime: `tidebreak.embed.Encoder` (onnxruntime + tokenizers, no torch).
+The shared sentence encoder of tidebreak: the fact-check matcher and the voting head read its
+embeddings (the harm classifier has its own fine-tuned graph). Runtime: `tidebreak.embed.Encoder` (onnxruntime + tokenizers, no torch).
 
 | | |
 |---|---|
@@ -300,17 +300,20 @@ read its embeddings. Runtime: `tidebreak.embed.Encoder` (onnxruntime + tokenizer
    pooling + L2 normalisation (identical to the sentence-transformers Pooling + Normalize modules);
 2. `torch.onnx.export` (TorchScript exporter, opset 17, dynamic batch and sequence axes), fp32 size
    {s['fp32_onnx_bytes']/1e6:.1f} MB;
-3. int8 weights (`quantise()`): the word-embedding table through `quantize_dynamic` (Gather only,
-   per channel), and all 36 weight MatMuls through onnxruntime's `MatMulNBitsQuantizer` with
-   `bits=8`, symmetric blocks of 32, `accuracy_level=4` (activations quantised to int8 per row and
-   block at run time) -> {mb:.1f} MB.
+3. int8 (`quantise()`): `quantize_dynamic` over every weight MatMul (weights int8 per output
+   channel, activations quantised to int8 at run time: MatMulInteger, VNNI on this CPU) and the
+   word-embedding table (Gather, per channel) -> {mb:.1f} MB. The graph is stamped
+   `tidebreak.run = per_text` in its ONNX metadata.
 
-Why not plain `quantize_dynamic` on the MatMuls (the usual recipe)? It quantises activations per
-*tensor*, i.e. over the whole padded batch, so a post's embedding changed with its batch-mates (max
-|diff| 0.047 on our 200 sentences) and its agreement with fp32 was lower (mean cosine 0.991
-per-channel, 0.955 per-tensor). It is ~1.9x faster on this CPU (385 vs 200 mixed-length
-texts/s on 2 cores), but a decision system that must explain its scores cannot have a score
-depend on batching. With MatMulNBits, batched and one-by-one embeddings agree to ~1e-7.
+Dynamic quantisation scales activations per *tensor*, i.e. over the whole padded batch: run in
+batches, a post's embedding would change with its batch-mates (max |diff| 0.047 measured). So the
+runtime (`tidebreak.embed.runner.GraphRunner`) feeds a `per_text` graph one text at a time, on
+one single-threaded session per core: each text is quantised on its own range, no padding is
+computed, and an embedding is bit-for-bit the same whatever it is encoded with
+(`tests/test_runner.py`). On 2 cores that is ~2x the speed of the previous weight-only recipe
+(MatMulNBits 8-bit, 235 texts/s batched) at a small cost in agreement with fp32 (below; the
+weight-only graph had mean cosine 0.9992). Until 2026-11-23 the weight-only graph shipped; the
+fact-check fusion and the voting head were refitted on this one.
 
 ## Agreement with the fp32 torch model
 Cosine between the int8 ONNX embedding and the fp32 sentence-transformers embedding
