@@ -138,6 +138,31 @@ def test_interrupted_backfill_resumes_from_its_cursor(engine, clock, setup) -> N
     assert decisions(engine, "lemon") == 2  # creation + one rescan, whatever the crash
 
 
+def test_backfill_matches_each_post_to_the_fact_check_of_its_own_month(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A hoax fact-checked in October resurfaces and is fact-checked again in November: the
+    backfill for the November fact-check takes the November post, not the October one."""
+    def london(month: str) -> dict:
+        return {"id": f"fc-{month.lower()}", "rating": "False",
+                "url": f"https://factcheck.example.org/london-{month.lower()}",
+                "text": f"A video shows a crowd chanting 'We love Trump' in London in {month} 2026."}
+
+    add_factchecks(engine, clock, london("October"))
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck"])
+    assert run_backfill(engine, p)[0].matched == 0
+    clock.advance(hours=1)  # the clock reads early November 2026
+    post(p, clock, "in-october", "Huge crowd in London chanting we love Trump!",
+         created_at=clock() - timedelta(days=14))
+    post(p, clock, "in-november", "Huge crowd in London chanting we love Trump!!")
+    clock.advance(hours=2)
+    add_factchecks(engine, clock, london("November"))
+    clock.advance(minutes=5)
+
+    [report] = run_backfill(engine, p, since_days=30)
+    assert report.claim_ids == ("fc-november",) and report.matched == 1
+    assert any("london-november" in label for label in state(engine, "in-november")[1])
+    assert not any("london-november" in label for label in state(engine, "in-october")[1])
+
+
 def test_backfill_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 

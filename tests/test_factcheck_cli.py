@@ -61,6 +61,29 @@ def test_stdin_stdout_and_malformed_line_exit_2(tmp_path) -> None:
     assert "error: line 2:" in r.stderr and "error: line 3:" in r.stderr
 
 
+def test_created_at_matches_the_fact_check_of_the_posts_time_and_bad_dates_are_line_errors(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", [
+        {"id": "trump-2019", "text": "A video shows a crowd chanting 'We love Trump' in London in June 2019."},
+        {"id": "trump-2017", "text": "A video shows a crowd chanting 'We love Trump' in London in March 2017."},
+    ])
+    post = "Huge crowd in London chanting we love Trump!"
+    stdin = "\n".join(json.dumps(q) for q in [
+        {"id": "june", "text": post, "created_at": "2019-06-04T20:15:00Z"},
+        {"id": "bad-string", "text": post, "created_at": "last Tuesday"},
+        {"id": "bad-type", "text": post, "created_at": 20170310},
+        {"id": "march", "text": post, "created_at": "2017-03-10"},
+        {"id": "undated", "text": post},
+    ]) + "\n"
+    r = CliRunner().invoke(factcheck_app, ["match", "--claims", str(tmp_path / "claims.jsonl"), "-k", "1"],
+                           input=stdin)
+    assert r.exit_code == 2
+    out = {o["id"]: o["matches"][0]["claim_id"] for o in map(json.loads, r.stdout.splitlines())}
+    assert out.keys() == {"june", "march", "undated"}
+    assert (out["june"], out["march"]) == ("trump-2019", "trump-2017")
+    assert "error: line 2: field 'created_at' must be an ISO 8601 date or datetime string" in r.stderr
+    assert "error: line 3: field 'created_at'" in r.stderr
+
+
 def test_bad_claim_line_and_duplicate(tmp_path) -> None:
     write(tmp_path / "claims.jsonl", CLAIMS + [{"id": "k9"}, CLAIMS[0]])
     write(tmp_path / "q.jsonl", [{"id": 1, "text": "vote by text"}])

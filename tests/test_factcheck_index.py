@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+
 import pytest
 
 from tidebreak.factcheck.claimreview import FactCheck, FactCheckError
@@ -103,6 +105,34 @@ def test_empty_index() -> None:
     assert ix.search(["anything"]) == [[]]
 
 
+# The same hoax, fact-checked twice: a post is matched to the one of its own time.
+LONDON = [
+    FactCheck("trump-2019", "A video shows a crowd chanting 'We love Trump' in London in June 2019."),
+    FactCheck("trump-2017", "A video shows a crowd chanting 'We love Trump' in London in March 2017."),
+]
+LONDON_POST = "Huge crowd in London chanting we love Trump!"
+
+
+@pytest.fixture(scope="module")
+def london() -> ClaimIndex:
+    return ClaimIndex(LONDON)
+
+
+def test_posts_date_picks_the_fact_check_of_its_time(london: ClaimIndex) -> None:
+    june, march = london.search([LONDON_POST, LONDON_POST], k=2,
+                                dates=[date(2019, 6, 4), "2017-03-10T08:00:00Z"])
+    assert [m.claim_id for m in june] == ["trump-2019", "trump-2017"]
+    assert [m.claim_id for m in march] == ["trump-2017", "trump-2019"]
+    # with no date (and no quoted-tweet signature in the text) both still match
+    [undated] = london.search([LONDON_POST], k=2, dates=[None])
+    assert {m.claim_id for m in undated} == {"trump-2019", "trump-2017"}
+
+
+def test_dates_need_one_entry_per_text(london: ClaimIndex) -> None:
+    with pytest.raises(ValueError, match="one entry per text"):
+        london.search([LONDON_POST, LONDON_POST], dates=["2019-06-04"])
+
+
 # ------------------------------------------------------------------------------ detector
 
 @pytest.fixture(scope="module")
@@ -158,6 +188,17 @@ def test_detector_url_match_and_unrelated(detector) -> None:
     assert c[0].evidence["match"] == "url" and c[0].evidence["claim_id"] == "c-text"
     assert c[0].evidence["stance"] == "refutes" and c[0].score <= 0.6
     assert c[0].evidence["refutation_cue"] == "links to the fact-check"
+
+
+def test_detector_compares_the_posts_created_at_with_the_claims_date(london: ClaimIndex) -> None:
+    from tidebreak.detect.factcheck import FactCheckDetector
+    from tidebreak.text.normalise import normalise
+
+    posted = Content("p1", ContentKind.POST, LONDON_POST,
+                     created_at=datetime(2019, 6, 4, 20, 15, tzinfo=timezone.utc))
+    [[s]] = FactCheckDetector(index=london).detect([Item(posted, normalise(LONDON_POST))])
+    assert s.evidence["claim_id"] == "trump-2019"
+    assert s.evidence["rank_scores"]["month_match"] == 1.0
 
 
 def test_detector_without_bundled_file(tmp_path) -> None:

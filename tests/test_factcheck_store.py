@@ -270,3 +270,37 @@ def test_http_import_and_match(engine: Engine) -> None:
     assert res["q1"]["claim_id"] == "fc-lemon" and res["q1"]["rating"] == "false"
     assert res["q2"]["claim_id"] == "fc-magnet" and res["q2"]["score"] == 1.0  # URL match
     assert client.post("/v1/factchecks/match", headers=platform, json={"k": 0, "text": "x"}).status_code == 400
+
+
+def test_http_match_takes_each_posts_created_at(engine: Engine) -> None:
+    from .test_pipeline import make_pipeline
+
+    client = TestClient(create_app(engine, Settings(), lambda tenant: make_pipeline(engine, None)))
+    admin = {"Authorization": f"Bearer {create_key(engine, 'policy_admin')}"}
+    platform = {"Authorization": f"Bearer {create_key(engine, 'platform')}"}
+    assert client.post("/v1/factchecks", headers=admin, json=[
+        {"id": "trump-2019", "text": "A video shows a crowd chanting 'We love Trump' in London in June 2019.",
+         "rating": "False", "url": "https://factcheck.example.org/trump-2019"},
+        {"id": "trump-2017", "text": "A video shows a crowd chanting 'We love Trump' in London in March 2017.",
+         "rating": "False", "url": "https://factcheck.example.org/trump-2017"},
+    ]).status_code == 201
+    post = "Huge crowd in London chanting we love Trump!"
+
+    r = client.post("/v1/factchecks/match", headers=platform, json={"k": 1, "queries": [
+        {"id": "june", "text": post, "created_at": "2019-06-04T20:15:00Z"},
+        {"id": "march", "text": post, "created_at": "2017-03-10"},
+    ]})
+    assert r.status_code == 200, r.text
+    assert {x["id"]: x["matches"][0]["claim_id"] for x in r.json()["results"]} == {
+        "june": "trump-2019", "march": "trump-2017"}
+    one = client.post("/v1/factchecks/match", headers=platform,  # the single-text form
+                      json={"text": post, "created_at": "2019-06-04", "k": 1})
+    assert one.status_code == 200 and one.json()["results"][0]["matches"][0]["claim_id"] == "trump-2019"
+
+    before = counts(engine)
+    for created_at in ("last Tuesday", 20190604):
+        bad = client.post("/v1/factchecks/match", headers=platform, json={"queries": [
+            {"id": "ok", "text": post}, {"id": "bad", "text": post, "created_at": created_at}]})
+        assert bad.status_code == 400
+        assert bad.json()["reason"] == "queries[1]: 'created_at' must be an ISO 8601 date or datetime"
+    assert counts(engine) == before

@@ -50,7 +50,7 @@ from tidebreak.factcheck.index import (  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "claims" / "clef2020-task2-en"
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "factcheck"
-FUSION_VERSION = "2026.11.1"
+FUSION_VERSION = "2026.11.2"
 TARGETS = {"suggest": 0.80, "auto": 0.95}
 FALLBACKS = [0.90, 0.85]
 

@@ -2,8 +2,12 @@
 
     POST /v1/factchecks        {"factchecks": [ClaimReview JSON-LD or flat records, ...]}
                                (or one ClaimReview object, or a bare list)  -> 201 import summary
-    POST /v1/factchecks/match  {"queries": [{"id", "text", "urls"?}, ...], "k"?: 1..20}
-                               (or {"text", "urls"?})  -> {"results": [{"id", "matches"}]}
+    POST /v1/factchecks/match  {"queries": [{"id", "text", "urls"?, "created_at"?}, ...],
+                                "k"?: 1..20}  (or {"text", "urls"?, "created_at"?})
+                               -> {"results": [{"id", "matches"}]}
+
+`created_at`: when the post was made, an ISO 8601 date or datetime ("2019-06-04",
+"2019-06-04T10:00:00Z"); the matcher compares it with the years and months a claim names.
 
 Import is all or nothing (`tidebreak.factcheck.store`): one bad record is a 400 naming it and
 nothing is stored. Matching uses the tenant's factcheck detector (its pipeline's, so the index
@@ -14,6 +18,7 @@ has none.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from tidebreak.api.app import ApiError
 from tidebreak.auth import Principal
+from tidebreak.factcheck.index import parse_post_date
 from tidebreak.pipeline import Pipeline, utcnow
 
 Principal_ = Callable[[str], Callable[[Request], Principal]]
@@ -42,10 +48,10 @@ def _records(body: Any) -> list[Any]:
     raise ApiError(400, f"the body must be a JSON object or list, got {type(body).__name__}")
 
 
-def _queries(body: Any) -> tuple[list[tuple[Any, str, tuple[str, ...]]], int]:
+def _queries(body: Any) -> tuple[list[tuple[Any, str, tuple[str, ...], datetime | None]], int]:
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
-    unknown = set(body) - {"queries", "text", "urls", "id", "k"}
+    unknown = set(body) - {"queries", "text", "urls", "created_at", "id", "k"}
     if unknown:
         raise ApiError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
     k = body.get("k", 3)
@@ -55,7 +61,8 @@ def _queries(body: Any) -> tuple[list[tuple[Any, str, tuple[str, ...]]], int]:
     if qs is None:
         if "text" not in body:
             raise ApiError(400, "send 'queries' (a list) or 'text'")
-        qs = [{"id": body.get("id"), "text": body["text"], "urls": body.get("urls", [])}]
+        qs = [{"id": body.get("id"), "text": body["text"], "urls": body.get("urls", []),
+               "created_at": body.get("created_at")}]
     if not isinstance(qs, list) or not qs:
         raise ApiError(400, "field 'queries' must be a non-empty list")
     if len(qs) > MAX_QUERIES:
@@ -67,7 +74,11 @@ def _queries(body: Any) -> tuple[list[tuple[Any, str, tuple[str, ...]]], int]:
         urls = q.get("urls") or []
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise ApiError(400, f"queries[{i}]: 'urls' must be a list of strings")
-        out.append((q.get("id", i), q["text"], tuple(urls)))
+        try:
+            created_at = parse_post_date(q.get("created_at"))
+        except ValueError:
+            raise ApiError(400, f"queries[{i}]: 'created_at' must be an ISO 8601 date or datetime") from None
+        out.append((q.get("id", i), q["text"], tuple(urls), created_at))
     return out, k
 
 
@@ -118,12 +129,13 @@ def factcheck_router(engine: Engine, pipeline_for: Callable[[str], Pipeline],
         queries, k = _queries(await read_json(request))
         det = detector(who.tenant)
         det.refresh()
-        res = det.index.search([t for _, t, _ in queries], k=k, urls=[u for _, _, u in queries])
+        res = det.index.search([t for _, t, _, _ in queries], k=k, urls=[u for _, _, u, _ in queries],
+                               dates=[d for _, _, _, d in queries])
         return {"index": det.index.fingerprint, "results": [
             {"id": qid, "matches": [{**m.to_dict(), "rating": m.factcheck.rating,
                                      "fact_check_url": m.factcheck.url,
                                      "publisher": m.factcheck.publisher}
                                     for m in ms]}
-            for (qid, _, _), ms in zip(queries, res)]}
+            for (qid, _, _, _), ms in zip(queries, res)]}
 
     return r

@@ -185,7 +185,8 @@ class FactCheckDetector:
             return [[] for _ in items]
         texts = [it.norm.text for it in items]
         urls = [tuple(it.content.urls) for it in items]
-        results = self.index.search(texts, k=1, urls=urls, with_features=True)
+        dates = [it.content.created_at for it in items]
+        results = self.index.search(texts, k=1, urls=urls, dates=dates, with_features=True)
         out: list[list[Signal]] = []
         for item, text, matches in zip(items, texts, results):
             if not matches or matches[0].score < self.floor:

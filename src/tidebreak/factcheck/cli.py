@@ -7,7 +7,9 @@
     tidebreak factcheck export -o FILE [--db URL] [--tenant T]  (ClaimReview JSON-LD)
     tidebreak factcheck backfill [--since DAYS] [--chunk N]     (see factcheck.backfill)
 
-Queries: one JSON object per line, `{"id", "text"}` (optional `urls`: a list of strings).
+Queries: one JSON object per line, `{"id", "text"}` (optional `urls`: a list of strings;
+optional `created_at`: when the post was made, an ISO 8601 date or datetime such as "2019-06-04"
+or "2019-06-04T10:00:00Z", which the matcher compares with the dates a claim names).
 Claims: JSON Lines of `{"id", "text", ...}` or ClaimReview JSON-LD, or .json/.csv (see
 `tidebreak.factcheck.claimreview`); omitted = the bundled fact-checks. Output: one line per good
 query, in input order, `{"id": ..., "matches": [{"claim_id": ..., "score": ...}, ...]}` best
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Optional, TextIO
 
@@ -69,31 +72,41 @@ def _load_claims(path: Path | None) -> tuple[list[Any], int]:
     return unique, bad
 
 
-def _queries(stream: TextIO) -> Iterator[tuple[int, str | None, str | None, tuple[str, ...], str | None]]:
-    """(line number, id, text, urls, error)."""
+Query = tuple[int, Any, str | None, tuple[str, ...], datetime | None, str | None]
+
+
+def _queries(stream: TextIO) -> Iterator[Query]:
+    """(line number, id, text, urls, created_at, error)."""
     for n, line in enumerate(stream, 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            yield n, None, None, (), f"invalid JSON: {e.msg} at column {e.colno}"
+            yield n, None, None, (), None, f"invalid JSON: {e.msg} at column {e.colno}"
             continue
         if not isinstance(obj, dict):
-            yield n, None, None, (), "expected a JSON object"
+            yield n, None, None, (), None, "expected a JSON object"
             continue
         if "id" not in obj or obj["id"] is None:
-            yield n, None, None, (), "missing field 'id'"
+            yield n, None, None, (), None, "missing field 'id'"
             continue
         text = obj.get("text")
         if not isinstance(text, str):
-            yield n, None, None, (), "missing or non-string field 'text'"
+            yield n, None, None, (), None, "missing or non-string field 'text'"
             continue
         urls = obj.get("urls") or []
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            yield n, None, None, (), "field 'urls' must be a list of strings"
+            yield n, None, None, (), None, "field 'urls' must be a list of strings"
             continue
-        yield n, obj["id"], text, tuple(urls), None
+        from tidebreak.factcheck.index import parse_post_date  # numpy/scipy: not at CLI start-up
+
+        try:
+            created_at = parse_post_date(obj.get("created_at"))
+        except ValueError:
+            yield n, None, None, (), None, "field 'created_at' must be an ISO 8601 date or datetime string"
+            continue
+        yield n, obj["id"], text, tuple(urls), created_at, None
 
 
 @factcheck_app.command("match")
@@ -124,23 +137,24 @@ def match_cmd(
     fin = open(input, encoding="utf-8") if input is not None else sys.stdin
     fout = open(output, "w", encoding="utf-8") if output is not None else sys.stdout
     try:
-        batch: list[tuple[Any, str, tuple[str, ...]]] = []
+        batch: list[tuple[Any, str, tuple[str, ...], datetime | None]] = []
 
         def flush() -> None:
             if not batch:
                 return
-            res = idx.search([t for _, t, _ in batch], k=k, urls=[u for _, _, u in batch])
-            for (qid, _, _), ms in zip(batch, res):
+            res = idx.search([t for _, t, _, _ in batch], k=k, urls=[u for _, _, u, _ in batch],
+                             dates=[d for _, _, _, d in batch])
+            for (qid, _, _, _), ms in zip(batch, res):
                 fout.write(json.dumps({"id": qid, "matches": [m.to_dict() for m in ms]},
                                       ensure_ascii=False) + "\n")
             batch.clear()
 
-        for n, qid, text, urls, err in _queries(fin):
+        for n, qid, text, urls, created_at, err in _queries(fin):
             if err is not None:
                 _err(f"error: line {n}: {err}")
                 bad += 1
                 continue
-            batch.append((qid, text, urls))  # type: ignore[arg-type]
+            batch.append((qid, text, urls, created_at))  # type: ignore[arg-type]
             if len(batch) >= BATCH:
                 flush()
         flush()

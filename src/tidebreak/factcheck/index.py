@@ -34,6 +34,7 @@ import json
 import re
 import time
 import unicodedata
+from datetime import date, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence
@@ -67,6 +68,54 @@ _HASHTAG_RE = re.compile(r"#(\w+)")
 _SIGNATURE_RE = re.compile(
     r"\s*[—–-]\s*([^—–]{0,80}?)\(@\w+\)\s*([A-Z][a-z]+ \d{1,2}, \d{2,4})?\s*$"
 )
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-9]\d)(?!\d)")
+_MONTH_YEAR_RE = re.compile(
+    r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?,?\s+(?:\d{1,2},?\s+)?"
+    r"(19[5-9]\d|20[0-9]\d)(?!\d)", re.IGNORECASE)
+
+PostDate = date | datetime | str | None
+
+
+def parse_post_date(value: object) -> datetime | None:
+    """A query's optional `created_at`: an ISO 8601 date or datetime ("2019-06-04",
+    "2019-06-04T10:00:00Z"), None if not given; ValueError if given but not one."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+
+
+def post_month(when: PostDate, text: str = "") -> tuple[int, int] | None:
+    """(year, month) a post was made: from `when` (a date, datetime or ISO 8601 string), else
+    from a quoted post's signature in the text ("— Name (@handle) January 6, 2020"), else None."""
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+    if isinstance(when, (date, datetime)):
+        return when.year, when.month
+    m = _SIGNATURE_RE.search(text or "")
+    if m and m.group(2):
+        parts = m.group(2).replace(",", " ").split()
+        mo = _MONTHS.get(parts[0].lower())
+        if mo and parts[-1].isdigit():
+            return int(parts[-1]), mo
+    return None
+
+
+def time_references(text: str) -> tuple[frozenset[int], frozenset[tuple[int, int]]]:
+    """Years, and (year, month) pairs, a claim names: "in June 2019", "the 2020 election"."""
+    years = frozenset(int(y) for y in _YEAR_RE.findall(text or ""))
+    months = frozenset((int(y), _MONTHS[m.lower()]) for m, y in _MONTH_YEAR_RE.findall(text or ""))
+    return years, months
 
 
 def extract_urls(text: str) -> list[str]:
@@ -212,6 +261,9 @@ FEATURES = (
     "bm25_rel", "bm25_log", "bm25f_rel", "cos", "cos_title", "cos_max", "cos_margin",
     "rr_bm25", "rr_dense", "cov_claim", "cov_query", "cov_title", "num_cov", "num_miss",
     "name_cov", "cos_x_cov", "bigram_cov", "bigram_cov_title",
+    # when the post was made against the time the claim names: the post's year is one the claim
+    # names / the claim names only other years / the claim names the post's month and year
+    "year_match", "year_other", "month_match",
 )
 
 COS_MAX = FEATURES.index("cos_max")
@@ -501,6 +553,9 @@ class ClaimIndex:
         self.claim_numbers = [f.numbers for f in full]
         self.claim_names = [f.names for f in full]
         self.claim_bigrams = [frozenset(zip(t.terms, t.terms[1:])) for t in self.claim_tokens]
+        # from the claim and headline text only: a review's own date says when it was checked,
+        # not what time the claim is about
+        self.claim_times = [time_references(f"{fc.claim} {fc.title or ''}") for fc in self.factchecks]
         self.title_bigrams = (
             [frozenset(zip(t.terms, t.terms[1:])) for t in self.title_tokens]
             if self.titled else self.claim_bigrams
@@ -537,11 +592,13 @@ class ClaimIndex:
         k: int = 5,
         *,
         urls: Sequence[Sequence[str]] | None = None,
+        dates: Sequence[PostDate] | None = None,
         query_vectors: np.ndarray | None = None,
         with_features: bool = False,
     ) -> list[list[Match]]:
         """Top-k matches for each text, best first. URLs (given, and found in the text) that
-        name a fact-check give it score 1.0 ahead of the text matches."""
+        name a fact-check give it score 1.0 ahead of the text matches. `dates`: when each post
+        was made (compared with the years and months a claim names; optional)."""
         nq = len(texts)
         results: list[list[Match]] = [[] for _ in range(nq)]
         if nq == 0 or not self.factchecks or k <= 0:
@@ -556,7 +613,7 @@ class ClaimIndex:
             results[i] = [
                 Match(self.factchecks[j].claim_id, 1.0, "url", self.factchecks[j]) for j in found
             ][:k]
-        scored = self.score_candidates(texts, query_vectors=query_vectors)
+        scored = self.score_candidates(texts, dates=dates, query_vectors=query_vectors)
         for i, (cand, prob, feats) in enumerate(scored):
             have = {m.claim_id for m in results[i]}
             order = np.argsort(-prob, kind="stable")
@@ -571,12 +628,13 @@ class ClaimIndex:
         return results
 
     def score_candidates(
-        self, texts: Sequence[str], *, query_vectors: np.ndarray | None = None,
-        exclude: Sequence[Sequence[int]] | None = None,
+        self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
+        query_vectors: np.ndarray | None = None, exclude: Sequence[Sequence[int]] | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """For each text: (candidate claim positions, match probabilities, feature rows).
         `exclude` (training only) hides given claims, as if they were not in the collection."""
-        X, cand, qid = self.features(texts, query_vectors=query_vectors, exclude=exclude)
+        X, cand, qid = self.features(texts, dates=dates, query_vectors=query_vectors,
+                                     exclude=exclude)
         variant = "titled" if self.titled else "untitled"
         prob = self.fusion.variants[variant].predict(X, qid) if len(X) else np.zeros(0)
         out = []
@@ -586,7 +644,8 @@ class ClaimIndex:
         return out
 
     def features(
-        self, texts: Sequence[str], *, query_vectors: np.ndarray | None = None,
+        self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
+        query_vectors: np.ndarray | None = None,
         exclude: Sequence[Sequence[int]] | None = None, n_candidates: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feature matrix (pairs x FEATURES), the claim position and query number of each pair."""
@@ -667,7 +726,19 @@ class ClaimIndex:
         qbigrams = [set(zip(q.terms, q.terms[1:])) for q in qtoks]
         bigram_cov = np.zeros(len(di))
         bigram_cov_t = np.zeros(len(di))
+        if dates is not None and len(dates) != len(texts):
+            raise ValueError("dates must have one entry per text")
+        when = [post_month(dates[i] if dates is not None else None, t) for i, t in enumerate(texts)]
+        year_match = np.zeros(len(di))
+        year_other = np.zeros(len(di))
+        month_match = np.zeros(len(di))
         for p, (i, j) in enumerate(zip(qi, di)):
+            w = when[i]
+            years, months = self.claim_times[j]
+            if w is not None and years:
+                year_match[p] = 1.0 if w[0] in years else 0.0
+                year_other[p] = 0.0 if w[0] in years else 1.0
+                month_match[p] = 1.0 if w in months else 0.0
             cb = self.claim_bigrams[j]
             if cb:
                 bigram_cov[p] = len(cb & qbigrams[i]) / len(cb)
@@ -701,6 +772,9 @@ class ClaimIndex:
             d[qi, ci] * cov_claim,
             bigram_cov,
             bigram_cov_t,
+            year_match,
+            year_other,
+            month_match,
         ]).astype(np.float64)
         return X, di, qi
 
