@@ -128,6 +128,19 @@ def test_posts_date_picks_the_fact_check_of_its_time(london: ClaimIndex) -> None
     assert {m.claim_id for m in undated} == {"trump-2019", "trump-2017"}
 
 
+def test_time_of_a_post_and_the_times_a_claim_names() -> None:
+    from tidebreak.factcheck.index import post_month, time_references
+
+    years, months = time_references("Crowds chanted in June 2019, on Sept. 3, 2020, and after the 2016 vote")
+    assert years == {2016, 2019, 2020} and months == {(2019, 6), (2020, 9)}
+    assert time_references("12019 people, 1850 votes, 20201 ballots") == (frozenset(), frozenset())
+    assert post_month("2024-03-05") == (2024, 3)
+    assert post_month(datetime(2019, 6, 4, tzinfo=timezone.utc)) == (2019, 6)
+    # a quoted tweet's signature, when no date is given; a bad string is no date at all
+    assert post_month(None, "Wow. — Jane Doe (@jdoe) November 9, 2016") == (2016, 11)
+    assert post_month("next tuesday", "no signature") is None
+
+
 def test_dates_need_one_entry_per_text(london: ClaimIndex) -> None:
     with pytest.raises(ValueError, match="one entry per text"):
         london.search([LONDON_POST, LONDON_POST], dates=["2019-06-04"])
