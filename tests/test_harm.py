@@ -140,12 +140,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 import harm_functional  # noqa: E402
 
 MIN_PASS = {
-    "counter_speech": 0.166,
-    "identity_neutral_or_reclaimed": 0.5,
-    "negated_hate": 0.0,
+    "counter_speech": 1.0,
+    "identity_neutral_or_reclaimed": 1.0,
+    "negated_hate": 1.0,
     "profanity_at_no_one": 1.0,
     "figurative_violence": 1.0,
-    "direct_threat": 0.666,
+    "direct_threat": 0.833,
     "obfuscated_hate": 1.0,
     "plain_hate": 1.0,
 }

@@ -67,6 +67,19 @@ def test_long_english_is_reliably_english() -> None:
     assert g.code == "en" and g.reliable and g.confidence >= 0.99
 
 
+def test_english_function_words_settle_english_without_the_identifier(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    post = "I think you should read the report before they vote on this"
+    assert detect_language(post) is language.ENGLISH_BY_MARKERS
+    # German and Dutch share "was", "will", "die", "for" with English: not markers, so the
+    # identifier still decides these
+    assert detect_language("Was die Leute sagen, will ich nicht hören, das ist mir egal.").code == "de"
+    assert detect_language("Ik weet niet wat ik moet doen met al die mensen hier.").code == "nl"
+    # the identifier is not asked at all for a marked English post
+    monkeypatch.setattr(language, "_IDENTIFIER", object())  # would fail if called
+    assert detect_language(post).code == "en"
+
+
 @pytest.mark.parametrize("code, text", NOT_ENGLISH)
 def test_other_languages_are_not_covered(code: str, text: str) -> None:
     g = lang(text)

@@ -55,7 +55,7 @@ ROOT = th.ROOT
 CATS = th.CATS
 SEED = th.SEED
 MAX_LEN = 64
-VERSION = "harm-v0.4.0"
+VERSION = "harm-v0.3.0"
 WORK = th.CACHE / "ft"
 OUTDIR = WORK / "out"
 MODELS = ROOT / "models" / "harm"
@@ -69,11 +69,7 @@ V0_REFERENCE = {"dev_f1": {"hate": 0.7024, "violence": 0.527, "harassment": 0.76
 # 2-core machine (see the model card): ~45 minutes of training.
 SAMPLE = {"dynahate": None, "ghc": 8000, "implicit_hate": None, "toxigen": None, "davidson": None,
           "own_v0": None, "own_v1": None}
-EPOCHS = 3
-# Share of a source's sampled train rows used in each epoch; the rest rotate in later epochs, so over
-# EPOCHS epochs DynaHate and the small sets are seen every epoch and the large, noisier sources
-# (whose "hate" labels follow other definitions) about once in all. Sized to ~60 min on 2 cores.
-PER_EPOCH = {"implicit_hate": 0.4, "ghc": 0.4, "davidson": 0.4}
+EPOCHS = 2
 # Batches actually trained: the first MAX_STEPS of the seeded, length-bucketed epoch (~74% of it, a
 # seeded random subset), sized to ~40 min on 2 shared cores. Warm-up is a fixed step count.
 MAX_STEPS = 0  # 0: the whole schedule
@@ -173,28 +169,10 @@ def sample_train(rows, sample: dict, seed: int = SEED):
     return out
 
 
-def epoch_rows(sources: list[str], epoch: int, per_epoch: dict, seed: int = SEED) -> np.ndarray:
-    """Indices of the rows trained in `epoch`: all rows of most sources, a rotating window of the
-    sources named in `per_epoch` (each source permuted once, then windows follow each other)."""
-    out = []
-    src = np.array(sources)
-    for s in sorted(set(sources)):
-        idx = np.flatnonzero(src == s)
-        f = per_epoch.get(s)
-        if f is None or f >= 1.0:
-            out.append(idx)
-            continue
-        idx = np.random.default_rng(seed + sum(map(ord, s))).permutation(idx)
-        k = max(1, round(f * len(idx)))
-        start = (epoch * k) % len(idx)
-        out.append(np.take(idx, np.arange(start, start + k), mode="wrap"))
-    return np.concatenate(out)
-
-
-def batches(lengths: np.ndarray, batch: int, seed: int, subset: np.ndarray | None = None):
+def batches(lengths: np.ndarray, batch: int, seed: int):
     """Length-bucketed batches: shuffle, sort within windows of 50 batches, shuffle the batches."""
     rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(lengths)) if subset is None else rng.permutation(subset)
+    idx = rng.permutation(len(lengths))
     win = batch * 50
     out = []
     for i in range(0, len(idx), win):
@@ -219,10 +197,7 @@ def train(rows_tr, args) -> Path:
     Y = np.array([[r[c] for c in CATS] for r in rows_tr], dtype=np.float32)
     src_w = {"own_v0": OWN_WEIGHT, "own_v1": OWN_V1_WEIGHT}
     Wt = np.array([src_w.get(r["source"], 1.0) for r in rows_tr], dtype=np.float32)
-    sources = [r["source"] for r in rows_tr]
-    per_epoch = {} if args.smoke else PER_EPOCH
-    plan = [b for ep in range(EPOCHS)
-            for b in batches(lengths, BATCH, SEED + ep, epoch_rows(sources, ep, per_epoch))]
+    plan = [b for ep in range(EPOCHS) for b in batches(lengths, BATCH, SEED + ep)]
     if MAX_STEPS and not args.smoke:
         plan = plan[:MAX_STEPS]
     if args.measure:
@@ -398,20 +373,6 @@ def speed(path: Path, tok, texts, batch: int = 64) -> float:
 # ------------------------------------------------------------------ evaluation
 
 
-def source_balanced_threshold(p: np.ndarray, y: np.ndarray, src: np.ndarray, min_each: int = 20):
-    """The threshold that maximises the *mean* of per-source dev F1, over sources with at least
-    `min_each` positives and negatives. Pooled F1 lets the biggest, noisiest source (GHC: 8% hate,
-    labels by another definition) set the bar for everyone; each data set is a different platform
-    the model must serve. Falls back to pooled F1 when fewer than two sources qualify."""
-    keep = [s for s in sorted(set(src)) if (y[src == s] == 1).sum() >= min_each
-            and (y[src == s] == 0).sum() >= min_each]
-    if len(keep) < 2:
-        return th.best_threshold(p, y)[0], "pooled"
-    grid = np.linspace(0.05, 0.95, 181)
-    score = [np.mean([th.prf(p[src == s], y[src == s], t)["f1"] for s in keep]) for t in grid]
-    return float(grid[int(np.argmax(score))]), "mean of per-source F1 over " + ", ".join(keep)
-
-
 def evaluate(rows, Z: np.ndarray) -> dict:
     """Platt on dev, F1-best threshold on dev, metrics on test: as train_harm.py does."""
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -427,7 +388,7 @@ def evaluate(rows, Z: np.ndarray) -> dict:
         te = (split == "test") & (y >= 0)
         a, b = th.platt(Z[dv, j], y[dv])
         P[:, j] = th.sigmoid(a * Z[:, j] + b)
-        thr, rule = source_balanced_threshold(P[dv, j], y[dv], src[dv])
+        thr, _ = th.best_threshold(P[dv, j], y[dv])
         m_dev = th.prf(P[dv, j], y[dv], thr)
         m_dev["average_precision"] = round(float(average_precision_score(y[dv], P[dv, j])), 4)
         m_te = th.prf(P[te, j], y[te], thr)
@@ -444,7 +405,7 @@ def evaluate(rows, Z: np.ndarray) -> dict:
                                  "flagged_share": round(float((pt >= thr).mean()), 4)}
         platt[c] = [a, b]
         thresholds[c] = round(thr, 6)
-        metrics[c] = {"dev": m_dev, "test": m_te, "test_by_source": per_source, "threshold_rule": rule}
+        metrics[c] = {"dev": m_dev, "test": m_te, "test_by_source": per_source}
     dte = (src == "dynahate") & (split == "test")
     ddv = (src == "dynahate") & (split == "dev")
     if not dte.any() or not ddv.any():  # the smoke run has no DynaHate
@@ -572,8 +533,7 @@ def main() -> int:
         "platt": ev["platt"], "thresholds": ev["thresholds"], "normalised_training_text": normalised,
         "metrics": ev["metrics"], "dynahate": ev["dynahate"],
         "data": data_summary(rows, rows_tr),
-        "training": {"sample_per_source": SAMPLE, "train_rows": len(rows_tr), "epochs": EPOCHS,
-                     "per_epoch_share": PER_EPOCH, "stopped_early": STOPPED, "batch": BATCH,
+        "training": {"sample_per_source": SAMPLE, "train_rows": len(rows_tr), "epochs": EPOCHS, "stopped_early": STOPPED, "batch": BATCH,
                      "lr": LR, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS, "max_steps": MAX_STEPS, "weight_decay": WEIGHT_DECAY,
                      "own_v0_weight": OWN_WEIGHT, "own_v1_weight": OWN_V1_WEIGHT,
                      "freeze_word_embeddings": FREEZE_WORD_EMBEDDINGS, "pos_weight": POS_WEIGHT, "max_length": MAX_LEN,
