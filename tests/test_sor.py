@@ -166,6 +166,11 @@ def test_dates_scores_and_versions_are_not_mistaken_for_phone_numbers() -> None:
     assert schema.personal_data(facts) == []
     # a fact-check's URL with a date in its path (the demo's Newtral link) is not a phone number
     assert schema.personal_data("See https://www.newtral.es/las-vacunas/20210702/ for why.") == []
+    # random ids that happen to be all digits ("key-" + 12 hex digits, one key in ~300)
+    ground = ("Public-interest exception 4f1c0e9a2b7d6e53 (newsworthy) granted by "
+              "key-604918273650 (senior_reviewer) until 2026-11-10T00:00:00+00:00: statement.")
+    assert schema.personal_data(ground) == []
+    assert schema.personal_data("Call me on 0161 496 0123 or +44 20 7946 0958") == ["a phone number"]
 
 
 def test_a_batch_holds_one_to_a_hundred_distinct_puids() -> None:

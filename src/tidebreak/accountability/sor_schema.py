@@ -123,7 +123,7 @@ CSV_COLUMNS = (
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # International or grouped national numbers: at least 8 digits, allowing spaces, dots, dashes
 # and brackets between them. Dates (2026-11-03) and scores (0.97) have fewer digits or no groups.
-_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\(?\d[\d ().-]{6,}\d(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.-])(?:\+|00)?\(?\d[\d ().-]{6,}\d(?![\w.])")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}\b")
 _PROFILE_URL = re.compile(r"https?://\S*/(?:u|user|users|profile|profiles|@)[/\w.-]*", re.I)
