@@ -12,7 +12,9 @@ Three stages, all numpy/scipy on CPU:
 2. Re-ranking: a logistic regression over features of each (query, claim) pair: BM25 scores
    (relative to the query's best, and absolute), cosines (claim text and, when the collection
    has them, review headlines), the margin to the best other claim, reciprocal ranks in both
-   lists, idf-weighted token coverage both ways, and overlap of numbers and capitalised names.
+   lists, idf-weighted token coverage both ways, overlap of numbers and capitalised names, and
+   time: whether the post was made in a year or month the claim names (the post's `created_at`,
+   else a quoted tweet's signature date).
    Its weights are fitted on CLEF CheckThat! 2020 train, checked on dev (training/eval_claims.py)
    and read from `models/factcheck/fusion.json`. There are two fitted variants: "titled" for
    collections whose claims mostly have a headline (CLEF's Snopes claims do) and "untitled".
@@ -97,7 +99,7 @@ def post_month(when: PostDate, text: str = "") -> tuple[int, int] | None:
     from a quoted post's signature in the text ("— Name (@handle) January 6, 2020"), else None."""
     if isinstance(when, str):
         try:
-            when = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+            when = parse_post_date(when)
         except ValueError:
             when = None
     if isinstance(when, (date, datetime)):
