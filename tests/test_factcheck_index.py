@@ -325,7 +325,8 @@ def test_two_claim_collection_does_not_match_a_post_sharing_one_word() -> None:
         FactCheck(claim_id="a", claim="Lemon juice cures cancer within a week."),
         FactCheck(claim_id="b", claim="Polling stations close at noon on election day."),
     ])
-    suggest = min(t["suggest"] for t in ix.fusion.thresholds.values())
+    assert not ix.titled  # so the untitled variant's threshold is the one that applies
+    suggest = ix.fusion.thresholds["untitled"]["suggest"]
     [[m]] = ix.search(["I love lemon cake"], k=1)
     assert m.score < suggest
     [[hit]] = ix.search(["lemon juice will cure your cancer in a week, doctors hate it"], k=1)
@@ -369,3 +370,33 @@ def test_repeat_sharers_of_false_claims_accrue_misinformation_strikes_not_suspen
     with Session(engine) as s:
         [penalty] = s.execute(select(PenaltyRow).where(PenaltyRow.actor_id == "u1")).scalars().all()
         assert penalty.penalty == "warning"
+
+
+def test_records_of_the_same_claim_match_as_one_under_the_earliest_id(index: ClaimIndex) -> None:
+    # Fact-checkers re-rate claims and feeds repeat them: the same words in other quote marks and
+    # case, by the same fact-checker with the same rating, under a later id.
+    copy = FactCheck("c-5g-again", "5g mobile phone masts spread the 'coronavirus'", rating="false",
+                     publisher="full fact", url="https://fullfact.org/health/5g-coronavirus-2/")
+    other_verdict = FactCheck("c-5g-true", "5G mobile phone masts spread the coronavirus.",
+                              rating="true", publisher="Full Fact")
+    ix = ClaimIndex([*CLAIMS, copy, other_verdict])
+    post = "The new 5G phone masts are what is spreading the coronavirus, wake up"
+    [alone] = index.search([post], k=1)[0]
+    top = ix.search([post], k=3)[0]
+    assert top[0].claim_id == "c-5g" and top[0].same_claim == ("c-5g-again",)
+    # one slot per claim: the copy does not take the second place, another verdict may
+    assert "c-5g-again" not in {m.claim_id for m in top}
+    assert "c-5g-true" in {m.claim_id for m in top}
+    # a copy is not a rival: the match is about as sure as without it (the margin over the best
+    # OTHER claim is what counts); the contradicting verdict is a rival and lowers it
+    copy_only = ClaimIndex([*CLAIMS, copy]).search([post], k=1)[0][0]
+    assert copy_only.claim_id == "c-5g" and copy_only.score == pytest.approx(alone.score, abs=0.05)
+    assert top[0].to_dict()["same_claim"] == ["c-5g-again"]
+
+
+def test_claims_that_differ_in_words_are_not_grouped() -> None:
+    ix = ClaimIndex([
+        FactCheck("a", "Polls close at 8 p.m. on Election Day.", rating="true", publisher="X"),
+        FactCheck("b", "Polls close at 6 p.m. on Election Day.", rating="true", publisher="X"),
+    ])
+    assert list(ix.group) == [0, 1] and ix.members == {}

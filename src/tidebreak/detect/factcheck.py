@@ -209,6 +209,8 @@ class FactCheckDetector:
             }
             if m.features:
                 evidence["rank_scores"] = dict(m.features)
+            if m.same_claim:  # other records of the same claim by the same fact-checker
+                evidence["same_claim"] = list(m.same_claim)
             if m.match == "text":
                 cue = refutation_cue(text, fc.claim)
             else:  # a URL match: only a link to the review itself is counter-speech

@@ -25,6 +25,12 @@ Three stages, all numpy/scipy on CPU:
 URL matching: a query URL equal, after `canonical_url`, to a fact-check's review URL or one of
 its appearance URLs matches with score 1.0 (`match="url"`), ahead of any text match.
 
+Repeated claims: fact-checkers re-rate claims, and feeds repeat them, so a collection holds records
+that state the same claim in the same words (differing only in quote marks, case or spacing),
+by the same fact-checker with the same rating, under other ids. They form one group
+(`claim_key`): the earliest record stands for it, so a match names the fact-check a label may
+already cite, and the top k names k different claims; the others are listed in `same_claim`.
+
 `save(dir)` writes the fact-checks and their vectors; `load(dir)` reads them back and rebuilds
 the lexical side (tokenising is fast; encoding is what costs), checking the encoder is the same.
 """
@@ -226,6 +232,13 @@ def tokenize(text: str) -> Tokens:
     return Tokens(tuple(terms), frozenset(numbers), frozenset(names))
 
 
+def claim_key(text: str) -> str:
+    """A claim's words with case, quote marks, punctuation and spacing folded away: two records
+    with the same key state the same claim in the same words."""
+    t = unicodedata.normalize("NFKC", text or "").casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", t).split())
+
+
 # ------------------------------------------------------------------------------ URLs
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_[ce]id|igshid|_ga|ref_src|s|si)$")
@@ -302,13 +315,14 @@ class Fusion:
     def rank_score(self, X: np.ndarray) -> np.ndarray:
         return self.design(X) @ self.coef
 
-    def probability(self, s: np.ndarray, qid: np.ndarray,
-                    cos: np.ndarray | None = None) -> np.ndarray:
+    def probability(self, s: np.ndarray, qid: np.ndarray, cos: np.ndarray | None = None,
+                    group: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities for ranker scores s of candidates grouped by qid (`cos`: the
-        candidates' `cos_max`, needed by a 4-term calibration)."""
+        candidates' `cos_max`, needed by a 4-term calibration; `group`: each candidate's claim
+        group, so a record's copy is not its rival)."""
         if len(s) == 0:
             return np.zeros(0)
-        other = _best_other(s, qid)
+        other = _best_other(s, qid, group)
         a, b, c = self.calib[:3]
         z = a * s + b * (s - other) + c
         if len(self.calib) > 3:
@@ -317,8 +331,9 @@ class Fusion:
             z = z + self.calib[3] * cos
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
-    def predict(self, X: np.ndarray, qid: np.ndarray) -> np.ndarray:
-        return self.probability(self.rank_score(X), qid, X[:, COS_MAX])
+    def predict(self, X: np.ndarray, qid: np.ndarray,
+                group: np.ndarray | None = None) -> np.ndarray:
+        return self.probability(self.rank_score(X), qid, X[:, COS_MAX], group)
 
     def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -332,27 +347,25 @@ class Fusion:
                    bool(d.get("quadratic", False)))
 
 
-def _best_other(s: np.ndarray, qid: np.ndarray) -> np.ndarray:
-    """For each element, the max of s over the other elements with the same qid (-inf if none)."""
-    nq = int(qid.max()) + 1
-    best = np.full(nq, -np.inf)
-    np.maximum.at(best, qid, s)
-    arg = np.full(nq, -1)
-    is_best = s >= best[qid]
-    # first element holding each group's max
-    for p in np.nonzero(is_best)[0]:
-        if arg[qid[p]] < 0:
-            arg[qid[p]] = p
-    masked = s.copy()
-    masked[arg[arg >= 0]] = -np.inf
-    second = np.full(nq, -np.inf)
-    np.maximum.at(second, qid, masked)
-    out = best[qid].copy()
-    top = np.zeros(len(s), bool)
-    top[arg[arg >= 0]] = True
-    out[top] = second[qid[top]]
-    # a lone candidate has no other: compare with a neutral 0 margin
-    out[~np.isfinite(out)] = s[~np.isfinite(out)]
+def _best_other(s: np.ndarray, qid: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+    """For each element, the max of s over the other elements with the same qid that are not of
+    its claim group (`group`: each element's group; None: every element its own). A lone
+    candidate, or a lone group, has no other: it gets its own s (a neutral 0 margin)."""
+    out = s.astype(np.float64).copy()
+    if len(s) == 0:
+        return out
+    g = np.arange(len(s)) if group is None else np.asarray(group)
+    order = np.lexsort((-s, qid))
+    bounds = np.flatnonzero(np.diff(qid[order])) + 1
+    for part in np.split(order, bounds):
+        gp = g[part]
+        in_top = gp == gp[0]
+        best = s[part[0]]
+        rest = np.flatnonzero(~in_top)
+        second = s[part[rest[0]]] if len(rest) else None
+        out[part[~in_top]] = best
+        if second is not None:
+            out[part[in_top]] = second
     return out
 
 
@@ -396,9 +409,14 @@ class Match:
     match: str  # "text" or "url"
     factcheck: FactCheck
     features: Mapping[str, float] = field(default_factory=dict)
+    # other records of the same claim (same words, fact-checker and rating; see `claim_key`)
+    same_claim: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"claim_id": self.claim_id, "score": round(float(self.score), 6)}
+        d: dict[str, Any] = {"claim_id": self.claim_id, "score": round(float(self.score), 6)}
+        if self.same_claim:
+            d["same_claim"] = list(self.same_claim)
+        return d
 
 
 class _Lexical:
@@ -524,6 +542,7 @@ class ClaimIndex:
         self.encode_seconds = time.perf_counter() - t0
         self._build_lexical(claim_texts, title_texts)
         self._build_urls()
+        self._build_groups()
         self.fingerprint = self._fingerprint()
 
     # -- building ----------------------------------------------------------------------------
@@ -573,6 +592,33 @@ class ClaimIndex:
                     if i not in lst:
                         lst.append(i)
 
+    def _build_groups(self) -> None:
+        """`group[j]`: the position of the earliest record of claim j's group (j itself when the
+        claim is stated once); `members[g]`: the later records of group g."""
+        first: dict[tuple[str, str, str, str], int] = {}
+        self.group = np.arange(len(self.factchecks))
+        self.members: dict[int, list[int]] = {}
+        for j, fc in enumerate(self.factchecks):
+            k = (claim_key(fc.claim), fc.rating, (fc.publisher or "").casefold(),
+                 (fc.language or "").casefold())
+            g = first.setdefault(k, j)
+            if g != j:
+                self.group[j] = g
+                self.members.setdefault(g, []).append(j)
+
+    def rank(self, cand: np.ndarray, prob: np.ndarray) -> list[tuple[int, int]]:
+        """Candidates best first, one per claim group: (group position, index into cand of its
+        best-scoring record). A group scores as its best record; ties keep collection order."""
+        order = np.lexsort((cand, -prob))
+        out: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for o in order:
+            g = int(self.group[int(cand[o])])
+            if g not in seen:
+                seen.add(g)
+                out.append((g, int(o)))
+        return out
+
     def _fingerprint(self) -> str:
         h = hashlib.sha256()
         h.update(f"{INDEX_FORMAT}|{self.encoder_id}|{self.fusion.version}".encode())
@@ -618,15 +664,15 @@ class ClaimIndex:
         scored = self.score_candidates(texts, dates=dates, query_vectors=query_vectors)
         for i, (cand, prob, feats) in enumerate(scored):
             have = {m.claim_id for m in results[i]}
-            order = np.argsort(-prob, kind="stable")
-            for o in order:
+            for g, o in self.rank(cand, prob):
                 if len(results[i]) >= k:
                     break
-                fc = self.factchecks[int(cand[o])]
+                fc = self.factchecks[g]
                 if fc.claim_id in have:
                     continue
                 f = {n: round(float(v), 4) for n, v in zip(FEATURES, feats[o])} if with_features else {}
-                results[i].append(Match(fc.claim_id, float(prob[o]), "text", fc, f))
+                same = tuple(self.factchecks[j].claim_id for j in self.members.get(g, ()))
+                results[i].append(Match(fc.claim_id, float(prob[o]), "text", fc, f, same))
         return results
 
     def score_candidates(
@@ -638,7 +684,8 @@ class ClaimIndex:
         X, cand, qid = self.features(texts, dates=dates, query_vectors=query_vectors,
                                      exclude=exclude)
         variant = "titled" if self.titled else "untitled"
-        prob = self.fusion.variants[variant].predict(X, qid) if len(X) else np.zeros(0)
+        prob = (self.fusion.variants[variant].predict(X, qid, self.group[cand])
+                if len(X) else np.zeros(0))
         out = []
         for i in range(len(texts)):
             sel = qid == i
@@ -695,9 +742,13 @@ class ClaimIndex:
         d = np.maximum(c, ct)
         bmax = np.maximum(B.max(axis=1, keepdims=True), 1e-9)
         bfmax = np.maximum(Bf.max(axis=1, keepdims=True), 1e-9)
-        # best cosine among the OTHER claims: the row max, or the runner-up for the top one
-        top2 = -np.partition(-D, 1, axis=1)[:, :2] if n > 1 else np.concatenate([D, D], 1)
-        other = np.where(d >= top2[:, :1], top2[:, 1:2], top2[:, :1])
+        # best cosine among the OTHER claims, a record's copies (its claim group) not counted
+        K = min(8, n)
+        topk = sorted_d[:, :K]
+        vals = np.take_along_axis(D, topk, 1)
+        rival = self.group[topk][:, np.newaxis, :] != self.group[idx][:, :, np.newaxis]
+        first = np.where(rival.any(axis=2), rival.argmax(axis=2), K - 1)
+        other = np.take_along_axis(vals, first, 1) if n > 1 else d
         # Floored at what an unrelated claim typically reaches among thousands: in a collection
         # of three claims the runner-up is far away for any post, which says nothing.
         margin = d - np.maximum(other, MARGIN_FLOOR)
