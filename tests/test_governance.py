@@ -147,7 +147,7 @@ def test_an_exception_is_ledgered_shown_in_reasons_counted_and_expires(engine, c
 
 def _draft_text(version: str, **thresholds: float) -> str:
     text = Path(default_policy_path()).read_text(encoding="utf-8")
-    text = text.replace('version: "2026.11.1"', f'version: "{version}"', 1)
+    text = text.replace(f'version: "{load_default_policy().version}"', f'version: "{version}"', 1)
     for k, v in thresholds.items():
         old = f"  {k}: {load_default_policy().thresholds[k]:.2f}"
         assert old in text, old
@@ -169,7 +169,7 @@ def test_publishing_needs_a_civil_rights_approval_then_goes_live(engine, clock) 
     with pytest.raises(Forbidden, match="civil_rights_reviewer"):
         versions.publish(engine, t, "default", "2026.12.0", by="ada", role="policy_admin",
                          now=clock())
-    assert load_policies(SETTINGS, engine, t).active.version == "2026.11.1"  # still the file
+    assert load_policies(SETTINGS, engine, t).active.version == load_default_policy().version
     versions.approve(engine, t, "default", "2026.12.0", by="cora", role="civil_rights_reviewer",
                      now=clock(), note="no group-level regressions in the backtest")
     out = versions.publish(engine, t, "default", "2026.12.0", by="ada", role="policy_admin",
@@ -299,7 +299,7 @@ def test_election_mode_tightens_and_relaxes_at_its_dates(engine, clock) -> None:
     clock.now = datetime(2026, 11, 17, 9, tzinfo=timezone.utc)  # election day
     during = p.process(post("c2", claim)).decision
     assert "voting-review" in during.rules
-    assert during.reasons[0].policy_version == "2026.11.1+election"
+    assert during.reasons[0].policy_version == f"{load_default_policy().version}+election"
     info = [h for h in during.reasons if h.rule_id == "election:testland-2026:info"][0]
     assert info.actions[0].label.endswith("https://elections.testland.example/vote")
     other = p.process(post("c3", "Lovely tomatoes [hate=0.01]")).decision

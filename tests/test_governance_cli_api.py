@@ -15,7 +15,7 @@ from tidebreak.api.app import create_app
 from tidebreak.auth import create_key
 from tidebreak.cli import app
 from tidebreak.config import Settings
-from tidebreak.policy import default_policy_path
+from tidebreak.policy import default_policy_path, load_default_policy
 from tidebreak.review.accounts import create_user
 from tidebreak.store.db import open_store
 from tidebreak.store.schema import LedgerEntryRow
@@ -39,7 +39,7 @@ def test_cli_policy_workflow_and_refusals(tmp_path: Path, clock) -> None:  # typ
                     password="a long password", by="admin", now=clock())
     draft = tmp_path / "draft.yaml"
     draft.write_text(Path(default_policy_path()).read_text().replace(
-        'version: "2026.11.1"', 'version: "2026.12.0"', 1))
+        f'version: "{load_default_policy().version}"', 'version: "2026.12.0"', 1))
     r = runner.invoke(app, ["governance", "policy", "draft", "-f", str(draft), "--by", "pat",
                             "--db", db])
     assert r.exit_code == 0, r.output
@@ -94,7 +94,8 @@ def test_api_exceptions_need_the_senior_role_and_publish_needs_approvals(engine,
     r = client.post("/v1/governance/exceptions", headers=h["senior_reviewer"], json=body)
     assert r.status_code == 201, r.text
     assert r.json()["decision"]["reasons"][0]["ground"].startswith("Public-interest exception")
-    source = Path(default_policy_path()).read_text().replace('"2026.11.1"', '"2026.12.0"', 1)
+    source = Path(default_policy_path()).read_text().replace(
+        f'"{load_default_policy().version}"', '"2026.12.0"', 1)
     assert client.post("/v1/governance/policies", headers=h["policy_admin"],
                        json={"source": source}).status_code == 201
     r = client.post("/v1/governance/policies/default/2026.12.0/publish", headers=h["policy_admin"])
