@@ -112,3 +112,15 @@ def test_default_claims_are_bundled() -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout.splitlines()[-1])
     assert out["id"] == "x" and isinstance(out["matches"], list)
+
+
+def test_a_claim_stated_twice_is_one_match_listing_the_other_record(tmp_path) -> None:
+    write(tmp_path / "claims.jsonl", [*CLAIMS[:3], {"id": "k2-again", "text": "5g phone masts spread the 'coronavirus'"}])
+    write(tmp_path / "q.jsonl", [{"id": 1, "text": "those 5G masts are spreading the coronavirus"}])
+    r = CliRunner().invoke(factcheck_app, ["match", "-i", str(tmp_path / "q.jsonl"), "--claims",
+                                           str(tmp_path / "claims.jsonl"), "-k", "3"])
+    assert r.exit_code == 0, r.output
+    [line] = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    top, *rest = line["matches"]
+    assert top["claim_id"] == "k2" and top["same_claim"] == ["k2-again"]
+    assert "k2-again" not in {m["claim_id"] for m in rest} and len(line["matches"]) == 3

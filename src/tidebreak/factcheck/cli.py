@@ -13,7 +13,9 @@ or "2019-06-04T10:00:00Z", which the matcher compares with the dates a claim nam
 Claims: JSON Lines of `{"id", "text", ...}` or ClaimReview JSON-LD, or .json/.csv (see
 `tidebreak.factcheck.claimreview`); omitted = the bundled fact-checks. Output: one line per good
 query, in input order, `{"id": ..., "matches": [{"claim_id": ..., "score": ...}, ...]}` best
-first, score the calibrated match probability (1.0 for a URL match).
+first, score the calibrated match probability (1.0 for a URL match). Records of one claim (same
+words, fact-checker and rating) take one place, under the earliest; a match then also lists the
+others as `"same_claim": [ids]`.
 
 Bad lines (in the queries or the claims) are reported as `error: [FILE ]line N: reason` on stderr;
 every good line is still answered, and the exit status is 2 at the end. Duplicate claim ids are
