@@ -6,14 +6,14 @@
 tests): 40 direct threats and calls for violence against people (individuals, public figures,
 professions, identity groups; some without a final full stop) and 40 harmless uses of violent words
 (sport, elections, games, food, work) and everyday plans with places and days. Never trained on and
-never used for calibration or thresholds; `build_own_v1.py` refuses to generate any of its sentences
-(exact or near copies).
+never used for calibration or thresholds. The shipped own_v1 generator predates it; a generator that
+adds violence templates should add this file to its held-out guard (as it does harm_functional.py).
 
 Reports, at the model's violence threshold: threat recall, the number of figurative/everyday texts
 flagged (false positives), the AUC of violence scores threats vs the rest, and how much a final full
 stop moves the score (each text with and without it: label flips, mean and max |change|).
-`run(clf)` is used by harm_card.py; the runtime classifier scores the raw text (normalisation as in
-serving, language gate off: the probe is English).
+`run(clf)` takes a `tidebreak.detect.harm.HarmClassifier`; it scores the raw text (normalisation as
+in serving; the CLI turns the language gate off: the probe is English).
 """
 
 from __future__ import annotations
