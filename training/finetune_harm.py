@@ -298,28 +298,43 @@ def train(rows_tr, args) -> Path:
 # ------------------------------------------------------------------ export
 
 
-def export(state_path: Path, outdir: Path) -> dict:
+def harm_net(attention: str = "eager") -> HarmNet:
+    """HarmNet on the package's BERT weights. Graphs are traced with eager attention: traced with
+    SDPA the graph carries extra mask-building ops; the eager graph computes the same function and
+    its int8 form runs ~15% faster per text (see export_encoder.main)."""
     from transformers import AutoModel
 
+    bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True,
+                                     attn_implementation=attention)
+    return HarmNet(bert, len(CATS))
+
+
+def trace(model: torch.nn.Module, path: Path) -> None:
+    """fp32 ONNX graph of `model`: `input_ids`, `attention_mask`, `token_type_ids` -> `logits`."""
     import onnx
+
+    tok = make_tokenizer(MAX_LEN)
+    args = tuple(torch.from_numpy(a) for a in pad(tok.encode_batch(["hello world", "a longer sentence to trace"])))
+    torch.onnx.export(
+        model.eval(), args, str(path),
+        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                      "token_type_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch"}},
+        opset_version=17, do_constant_folding=True, dynamo=False)
+    onnx.checker.check_model(str(path))
+
+
+def export(state_path: Path, outdir: Path) -> dict:
     from export_encoder import quantise
 
-    bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True)
-    model = HarmNet(bert, len(CATS))
+    model = harm_net()
     model.load_state_dict(torch.load(state_path, weights_only=True))
     model.eval()
     tok = make_tokenizer(MAX_LEN)
     outdir.mkdir(parents=True, exist_ok=True)
     tok.save(str(outdir / "tokenizer.json"))
-    args = tuple(torch.from_numpy(a) for a in pad(tok.encode_batch(["hello world", "a longer sentence to trace"])))
     fp32 = WORK / "harm.fp32.onnx"
-    torch.onnx.export(
-        model, args, str(fp32),
-        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                      "token_type_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch"}},
-        opset_version=17, do_constant_folding=True, dynamo=False)
-    onnx.checker.check_model(str(fp32))
+    trace(model, fp32)
     with tempfile.TemporaryDirectory() as tmp:
         quantise(fp32, Path(tmp), outdir / ONNX_NAME)
     # Agreement with torch on a few texts
@@ -330,6 +345,31 @@ def export(state_path: Path, outdir: Path) -> dict:
     q = logits_of(session(outdir / ONNX_NAME), tok, texts)
     return {"fp32_bytes": fp32.stat().st_size, "int8_bytes": (outdir / ONNX_NAME).stat().st_size,
             "int8_vs_torch_max_abs_logit_diff": float(np.abs(q - ref).max())}
+
+
+def retrace(models: Path, outdir: Path) -> dict:
+    """The installed graph's trained weights, re-traced with eager attention and quantised again:
+    for a shipped model whose fp32 weights are gone (only its int8 graph is kept). Its weights are
+    read back from the int8 graph (`export_encoder.weights_into`, matched by name against an SDPA
+    trace of the untrained model, the way the installed graph was traced); re-quantising them gives
+    the same integers, so only the graph around them changes."""
+    from export_encoder import weights_into
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    model = harm_net("sdpa")
+    reference = WORK / "reference.fp32.onnx"
+    trace(model, reference)
+    n = weights_into(model, reference, models / ONNX_NAME)
+    state = WORK / "retraced.pt"
+    torch.save(model.state_dict(), state)
+    exp = export(state, outdir)
+    old = session(models / ONNX_NAME)
+    new = session(outdir / ONNX_NAME)
+    tok = make_tokenizer(MAX_LEN)
+    texts = ["I will find you and kill you", "this album kills", "hello", "Muslims are my neighbours"]
+    exp.update({"retraced_parameters": n, "int8_vs_installed_max_abs_logit_diff":
+                float(np.abs(logits_of(new, tok, texts) - logits_of(old, tok, texts)).max())})
+    return exp
 
 
 def requantise(models: Path, outdir: Path) -> dict:
@@ -433,6 +473,25 @@ def data_summary(rows, rows_tr) -> dict:
     return out
 
 
+def check_weights_read_back(state_path: Path, outdir: Path) -> None:
+    """What `retrace` relies on: the weights read back from the written int8 graph are the trained
+    ones, each to within a quantisation step (1/127 of the tensor's largest value)."""
+    from export_encoder import weights_into
+
+    model = harm_net()
+    reference = WORK / "reference.fp32.onnx"
+    trace(model, reference)
+    weights_into(model, reference, outdir / ONNX_NAME)
+    got = model.state_dict()
+    worst = 0.0
+    for k, v in torch.load(state_path, weights_only=True).items():
+        if ".pooler." in k or not v.is_floating_point():
+            continue
+        worst = max(worst, float((got[k] - v).abs().max() / v.abs().max().clamp(min=1e-12)))
+    assert worst <= 1 / 127 + 1e-6, f"weights read back differ by {worst:.4f} of their range"
+    print(f"weights read back: ok (worst {worst:.5f} of a tensor's largest value)", flush=True)
+
+
 def check_runtime(outdir: Path) -> None:
     """The written model loads and scores through the runtime detector (no torch there)."""
     from tidebreak.detect.harm import HarmClassifier
@@ -453,6 +512,9 @@ def main() -> int:
                     help="safety valve: export training/cache/ft/ckpt.pt instead of training on")
     ap.add_argument("--resume-any", action="store_true",
                     help="resume training/cache/ft/ckpt.pt even if it was saved under another schedule")
+    ap.add_argument("--retrace", action="store_true",
+                    help="no training: re-trace the installed models/harm graph with eager attention "
+                         "(its int8 weights read back), re-quantise, recalibrate, evaluate")
     ap.add_argument("--requantise", action="store_true",
                     help="no training: re-quantise the installed models/harm graph (weight-only "
                          "MatMulNBits) as a per-text dynamic int8 graph, recalibrate, evaluate")
@@ -495,7 +557,10 @@ def main() -> int:
           f"share over {MAX_LEN} tokens: {trunc_share:.4f} (median {np.median(lens):.0f}, p95 "
           f"{np.percentile(lens, 95):.0f})", flush=True)
     t_train = time.time()
-    if args.requantise:
+    if args.retrace:
+        exp = retrace(MODELS, OUTDIR)
+        train_s = 0.0
+    elif args.requantise:
         exp = requantise(MODELS, OUTDIR)
         train_s = 0.0
     else:
@@ -542,7 +607,12 @@ def main() -> int:
         "export": exp, "speed_1000_typical_batch64": sp, "v0": v0_cmp, "seed": SEED,
         "total_seconds": round(time.time() - t_start, 1), "smoke": bool(args.smoke),
     }
-    if args.requantise:  # same trained weights: keep how they were trained
+    if args.retrace:  # same trained weights: keep how they were trained
+        old = json.loads((MODELS / "metadata.json").read_text())
+        meta["training"], meta["data"] = old["training"], old["data"]
+        meta["retraced_from"] = {"version": old["version"], "sha256": old["model"]["sha256"]}
+        meta["version"] = args.version or old["version"] + "+eager"
+    elif args.requantise:  # same trained weights: keep how they were trained
         old = json.loads((MODELS / "metadata.json").read_text())
         meta["training"], meta["data"] = old["training"], old["data"]
         meta["requantised_from"] = {"version": old["version"], "sha256": old["model"]["sha256"]}
@@ -550,6 +620,7 @@ def main() -> int:
     (OUTDIR / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     if args.smoke:
         check_runtime(OUTDIR)
+        check_weights_read_back(state, OUTDIR)
     print(json.dumps({c: ev["metrics"][c]["test"] for c in CATS}, indent=2))
     print("dev F1:", {c: ev["metrics"][c]["dev"]["f1"] for c in CATS}, "v0:", v0_cmp.get("dev_f1"))
     print("DynaHate:", ev["dynahate"], "v0:", v0_cmp.get("dynahate_test_macro_f1"), flush=True)

@@ -94,7 +94,7 @@ def write_card(meta: dict) -> None:
     diff = e.get("int8_vs_torch_max_abs_logit_diff", e.get("int8_vs_fp32_max_abs_logit_diff"))
     w(f"- Export: `torch.onnx.export` (opset 17, dynamic batch/sequence) -> fp32 -> "
       "int8 as `training/export_encoder.py:quantise` (`quantize_dynamic`: MatMul weights int8 per output channel, "
-      "activations int8 at run time, word-embedding table int8 per channel) -> "
+      "activations int8 at run time, embedding tables uint8 per tensor) -> "
       f"{e['int8_bytes'] / 1e6:.1f} MB; max |logit| difference int8 vs fp32 {diff:.3f} on probe sentences. "
       "The graph is stamped `tidebreak.run = per_text`: the runtime feeds it one text at a time (one single-threaded "
       "session per core), so activations are quantised on each text's own range and a post's score never depends "
@@ -104,6 +104,14 @@ def write_card(meta: dict) -> None:
         w(f"- This graph re-quantises {rq['version']}'s trained weights (sha256 {rq['sha256'][:12]}...; weight-only "
           "MatMulNBits int8, 235 posts/s) without retraining: `finetune_harm.py --requantise` turns its int8 weights back "
           "into fp32 MatMuls (`export_encoder.dequantise_nbits`), quantises them as above, recalibrates and re-evaluates.")
+    rt = meta.get("retraced_from")
+    if rt:
+        w(f"- This graph re-traces {rt['version']}'s trained weights (sha256 {rt['sha256'][:12]}...) with eager "
+          "attention, without retraining: traced with SDPA the graph carried extra mask-building ops; the eager graph "
+          "computes the same function and runs ~10-15% faster per text (~4% end to end with normalisation and language ID). `finetune_harm.py --retrace` reads the weights back from "
+          "the int8 graph (`export_encoder.weights_into`; re-quantising them gives the same integers), traces, "
+          "quantises as above, recalibrates and re-evaluates; largest logit change on the probe sentences "
+          f"{e.get('int8_vs_installed_max_abs_logit_diff', float('nan')):.2g}.")
     w("")
     w("## Data, licences and splits")
     w("Labels per source are 1 / 0 / not judged. Published splits where they exist, else a seeded hash split of the text.")
