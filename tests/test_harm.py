@@ -123,6 +123,12 @@ def test_batch_equals_one_by_one(clf: HarmClassifier) -> None:
                            [s["scores"][c] for c in clf.categories], atol=1e-5)
 
 
+def test_occlusion_covers_the_words_the_model_reads(clf: HarmClassifier) -> None:
+    # about 0.6 words per WordPiece token: a cue the model can read is never outside the spans' reach
+    assert clf.explain_max_words == max(40, clf.max_length * 5 // 8)
+    assert HarmClassifier(explain_max_words=12).explain_max_words == 12
+
+
 def test_threshold_override() -> None:
     strict = HarmClassifier(thresholds={"violence": 0.999999})
     assert strict.thresholds["violence"] == 0.999999
@@ -145,7 +151,7 @@ MIN_PASS = {
     "negated_hate": 1.0,
     "profanity_at_no_one": 1.0,
     "figurative_violence": 1.0,
-    "direct_threat": 0.833,
+    "direct_threat": 1.0,
     "obfuscated_hate": 1.0,
     "plain_hate": 1.0,
 }
@@ -177,6 +183,18 @@ def test_identity_group_spread_reported(clf: HarmClassifier) -> None:
     g = harm_functional.group_spread(clf)
     assert len(g["per_group"]) == len(harm_functional.GROUPS)
     assert 0.0 <= g["spread"] <= 1.0
+
+
+def test_identity_templates_at_card_rates(clf: HarmClassifier) -> None:
+    # The card's figures for the bundled model (16 groups x 6 hateful and 6 neutral templates):
+    # 95/96 neutral sentences pass ("Asian people deserve the same rights as everyone else." is
+    # flagged), 92/96 hateful ones are caught, spread 0.25. A regression in any group fails here.
+    g = harm_functional.group_spread(clf)["per_group"]
+    neutral = sum(r["neutral_pass"] for r in g.values()) / len(g)
+    recall = sum(r["hateful_recall"] for r in g.values()) / len(g)
+    assert neutral >= 0.989, neutral
+    assert recall >= 0.958, recall
+    assert max(r["accuracy"] for r in g.values()) - min(r["accuracy"] for r in g.values()) <= 0.25
 
 
 def test_bad_input_never_crashes(clf: HarmClassifier) -> None:

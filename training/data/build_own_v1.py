@@ -32,12 +32,21 @@ Kinds (hate, violence, harassment):
   reclaimed_in_group         0, 0, 0    modest in-group self-descriptions (no racial slurs)
   non_protected_abuse        0, -1, -1  strong negativity about non-protected targets
   figurative_violence        0, 0, 0    "this remix slaps", gaming, cooking, sport
+  everyday_plan              0, 0, 0    plans with places, days and people ("see you at the park on Sunday")
+  figurative_competition     0, 0, 0    sport, games, workouts and elections in violent words
+  threat_individual          0, 1, -1   "X should die", threats against one person or a non-protected group
+  hate_death_wish            1, 1, -1   calls for the death of a protected group
+The last four (added for harm-v0.5) are generated after the others, so the earlier kinds' rows are
+unchanged. Threats, figurative uses and the new kinds also get a copy with the final full stop
+removed or added (every text of the everyday, competition and individual-threat kinds; one in two or
+three of the others, chosen by a hash of the text), so that a full stop cannot decide a label.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -49,6 +58,7 @@ SEED = 20240917
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "own_v1.jsonl"
 EVAL = HERE.parent / "harm_functional.py"  # held-out evaluation: must not leak into this set
+PROBE = HERE / "probe_v2.jsonl"  # held-out violence probe: must not leak either
 OWN_V0 = HERE / "own_v0.jsonl"
 MAX_CHARS = 200
 NEAR = 0.75  # token Jaccard (after group placeholder) at or above which a text counts as a near-copy
@@ -204,6 +214,7 @@ THREAT = [
     "~gonna make sure no {mn} in this town feels safe walking home ever again",
     "Every {mn} deserves a bullet, and I've got plenty.",
     "Drown the lot of them. {G} have no place among the living.",
+    "We'll hunt the {g} down one by one and lynch them.",
 ]
 
 COUNTER = [
@@ -441,7 +452,160 @@ FIGURATIVE = [
     ("Our quiz team {x} by the music round again.", ["got bombed", "got wiped out", "was executed"]),
     ("That {x} was a total bloodbath for my portfolio.", ["market dip", "Monday sell-off"]),
     ("~bro the {x} went so hard i'm dead", ["beat", "chorus", "last verse"]),
+    # harm-v0.7: idioms of death and killing (v0.6 scored "... will be the death of me" violence 0.83);
+    # none of the probe's idioms (probe_v2.jsonl: "to die for", "knock them dead"), so it stays held out
+    ("Honestly, {x} will be the death of me.", ["my toddler", "this commute", "the school run",
+                                                  "our group chat", "this cat", "my landlord's emails"]),
+    ("{x} is killing me today, someone send painkillers.", ["My back", "This hangover", "My knee",
+                                                             "This heat", "My wisdom tooth"]),
+    ("Stop it, you're killing me 😂 {x}", ["funniest thing all week", "I can't breathe", "my sides hurt"]),
+    ("I nearly died laughing at {x}.", ["the best man's speech", "his dance moves", "that cat video",
+                                          "the blooper reel"]),
+    ("These {x} are murder on my feet.", ["new boots", "heels", "cobbles", "work shoes"]),
+    ("The {x} up to the castle is a killer, bring water.", ["hill", "climb", "last mile", "staircase"]),
+    ("Break a leg at {x}, you'll kill it!", ["your audition", "the interview", "the gig", "the open mic"]),
+    ("My {x} would kill me if I missed her birthday again.", ["mum", "sister", "wife", "nan"]),
+    ("~this {x} is literally killing me lol", ["heatwave", "revision", "wifi", "queue"]),
+    ("I'm dead on my feet after {x}.", ["the night shift", "the house move", "the wedding", "sports day"]),
+    ("{x} will be the end of me, I swear.", ["These stairs", "Tax season", "Potty training", "This project"]),
 ]
+
+# ---- harm-v0.6 additions: everyday plans, figurative competition, threats against individuals ------
+# (harm-v0.5 also had "{G} deserve to die"-style lines, which pushed "{G} deserve the same rights" to
+# hate 0.29-0.44, and "I'll be waiting for you at the {place}", which taught it to miss "I'll be
+# waiting outside your work with a gun": both dropped)
+# The v0.4 experiment flagged plans with places and days ("see you at the market on saturday, bring
+# the kids"), sport and elections in violent words ("shoot some hoops", "blow them away at the polls")
+# and scored "X should die" calls for death weakly. These kinds add both sides. Their fillers avoid
+# the places, roles and names of the held-out probe (training/data/probe_v2.jsonl), and every text
+# still goes through the functional-test and probe guard below.
+FILLS = {
+    "place": ["market", "park", "library", "swimming baths", "bus stop by the church", "football pitch",
+              "community hall", "café on the corner", "allotment", "zoo", "skate park", "bakery",
+              "playground", "cricket club", "craft fair", "duck pond", "village green", "ice rink"],
+    "day": ["Saturday", "Sunday", "Friday", "Monday", "Tuesday", "Wednesday", "Thursday", "Saturday morning",
+            "Sunday afternoon", "Friday night"],
+    "who": ["the kids", "the dog", "your mum", "the little ones", "a picnic blanket", "your brother",
+            "the baby", "your grandad", "some snacks", "the twins", "your cousins", "a brolly"],
+    "time": ["ten", "half nine", "noon", "2pm", "six", "quarter past eight", "11", "half four"],
+    "opp": ["the other lot", "City", "the visitors", "the league leaders", "the lads from the next village",
+            "the Tigers", "last year's champions", "the Rovers", "their second team", "the Sharks"],
+    "cand": ["Our candidate", "The Greens", "The independent", "Our lot", "The challenger", "The council leader",
+             "Our party", "The newcomer"],
+    "race": ["council election", "primary", "mayoral race", "by-election", "leadership contest",
+             "student union vote", "TV debate"],
+    "t": ["my boss", "my neighbour", "my ex-husband", "the guy upstairs", "that cyclist", "the delivery driver",
+          "my flatmate", "the club manager", "that YouTuber", "the coach", "Jake", "Chloe", "@danny_r",
+          "Marcus", "Hannah", "@sophie.w", "Liam", "Nadia", "Owen", "Freya"],
+    "ng": ["traffic wardens", "estate agents", "tax inspectors", "bailiffs", "cyclists", "tourists",
+           "tech bros", "influencers", "referees' assistants", "bin men"],
+}
+
+EVERYDAY = [
+    "See you at the {place} on {day}, bring {who}.",
+    "~see you at the {place} {day}, bring {who}",
+    "Meet us by the {place} at {time} on {day}.",
+    "We'll be at the {place} all day {day} if you want to drop by with {who}.",
+    "Anyone fancy the {place} on {day}? I'm taking {who}.",
+    "Don't forget: {place} on {day} at {time}, and bring {who}!",
+    "Heading to the {place} on {day} with {who}, come along.",
+    "Reminder that the {place} opens early on {day}, so let's get there by {time}.",
+    "Can you drop {who} at the {place} on {day}? I'm working till {time}.",
+    "We're meeting at the {place} at {time} {day}. Wear something warm.",
+    "~{day} plan: {place} at {time}, then chips",
+    "Pop over to the {place} on {day} and say hi, {who} would love to see you.",
+    "Going to the {place} {day} to pick up a few bits, need anything?",
+    "Bring {who} to the {place} on {day}, there's a face-painting stall.",
+    "Come find me at the {place} on {day}, I'll be the one with {who}.",
+    "~u coming to the {place} {day}?? bring {who}",
+    "If it's sunny on {day} we'll head to the {place} around {time}.",
+    "Same time as always? {place} at {time}, {day}.",
+]
+
+COMPETE = [
+    ("Time to {x}, who's in?", ["shoot some hoops", "shoot some pool", "smash some balls at the driving range",
+                                "kill some zombies on the new co-op map", "blast some clay pigeons"]),
+    "We're going to blow them away at the polls on {day}, get out and vote.",
+    ("Let's {x} {opp} tonight and get the three points.", ["murder", "destroy", "crush", "batter", "bury"]),
+    ("{cand} is going to {x} the competition in the {race}.", ["crush", "destroy", "wipe out", "bury",
+                                                                "annihilate", "obliterate"]),
+    ("That was a killer workout, {x}.", ["legs are gone", "see you all on Thursday", "coach showed no mercy"]),
+    ("She absolutely killed it at {x}.", ["the audition", "the swim meet", "her first 10k", "the spelling bee",
+                                           "the county show"]),
+    ("Go kill it at your {x} tomorrow, you've got this!", ["interview", "exam", "recital", "first match"]),
+    ("We got destroyed {x} by {opp} on {day}.", ["4-0", "six-nil", "by thirty points"]),
+    ("{opp} are going to get slaughtered in the {x}.", ["semi-final", "next round", "derby"]),
+    "Shooting practice at {time} on {day}, bring your boots.",
+    ("I'm going to beat you at {x} so badly on {day}, prepare yourself.", ["Mario Kart", "Scrabble",
+                                                                         "table tennis", "chess"]),
+    ("Take no prisoners at {x} tonight!", ["bingo", "the quiz", "netball", "the darts final"]),
+    ("Who's ready to battle it out at {x} on {day}?", ["trivia night", "the chess club", "five-a-side",
+                                                        "the bake-off"]),
+    ("Our robot {x} every other team at the science fair.", ["crushed", "destroyed", "annihilated"]),
+    ("The incumbents got massacred in the {x}.", ["council election", "by-election", "mayoral race"]),
+    ("Get out and vote on {day} and let's {x} them at the ballot box.", ["bury", "crush", "hammer", "smash"]),
+    ("Our striker was {x} today, two goals and an assist.", ["a killer", "lethal", "deadly", "on fire"]),
+    ("Their keeper got {x} by that free kick.", ["murdered", "destroyed", "absolutely robbed"]),
+    ("~we gonna {x} {opp} on {day} lets gooo", ["destroy", "murder", "wreck", "smoke"]),
+    ("Kill shot! That smash won us the {x}.", ["badminton final", "doubles", "club championship"]),
+    ("The debate was a bloodbath, {cand} came out on top.", [None]),
+    ("Ready to {x} at parkrun on {day}.", ["smash my PB", "destroy the hill", "crush the last kilometre"]),
+    ("Fight to the very last whistle against {opp}, lads.", [None]),
+    ("Who wants to get thrashed at {x} on {day}?", ["darts", "pool", "bowling", "air hockey"]),
+    ("That {x} was deadly, can't feel my arms.", ["spin class", "boxing circuit", "rowing session",
+                                                  "bootcamp"]),
+    ("{cand} torpedoed the opposition's plan in the {race}.", [None]),
+    ("Gonna shoot some {x} in the park on {day}.", ["hoops", "penalties", "photos of the swans"]),
+    ("Our debate club went in for the kill in the final round.", [None]),
+    ("We need to knock {opp} out of the cup on {day}.", [None]),
+    ("The pub quiz was carnage, we {x}.", ["still came second", "lost on the tie-breaker", "won by a point"]),
+]
+
+THREAT_INDIVIDUAL = [
+    "{T} should die.",
+    "~{t} should die",
+    "I hope {t} dies, painfully.",
+    "Someone needs to kill {t}. Seriously.",
+    "{T} needs to be put down like a dog.",
+    "Can somebody please just end {t}? Permanently.",
+    "If {t} turns up on {day}, they're leaving in a body bag.",
+    "{T}, you're going to die, and I'll be the one who does it.",
+    "Wait till I get my hands on {t}. I'll rip their throat out.",
+    "{T} is getting a knife in the ribs next time I see them.",
+    "Going round to {t}'s place on {day} with a bat. They won't walk again.",
+    "Honestly {t} should be shot.",
+    "Drag {t} out of bed and beat them senseless.",
+    "~{t} needs to die tbh",
+    "Death to {t}.",
+    "I swear I'm going to kill {t} for real this time, the knife's in my bag.",
+    "Tell {t} to watch their back. Next time I see them they're dead.",
+    "Every one of those {ng} should be strung up.",
+    "Shoot any {ng} you see. I mean it.",
+    "~honestly someone should just burn the {ng} alive",
+    # harm-v0.7: hunting, hanging and lynching (v0.6 missed "We will hunt you down and hang you.")
+    "We're going to hunt {t} down and string them up.",
+    "Find {t}, drag them outside and hang them from a lamp post.",
+    "~someone needs to lynch {t} already",
+    "I'll track you down, {t}, and you'll hang for it. From my own rope.",
+    "{T} will be hanging from a tree by {day}. Count on it.",
+    "Hunt {t} down like the animal they are and make them bleed.",
+    "You're dead, {t}. I'm coming for you on {day}.",
+    "I'm going to find where you live, {t}, and cut your throat.",
+    "Get a noose ready for {t}.",
+]
+
+DEATH_WISH = [
+    "{G} should die.",
+    "{G} should all die, every one of them.",
+    "I hope every {mn} dies slowly.",
+    "~all {g} need to die",
+    "Kill all {g}.",
+    "Somebody needs to start killing {g} before it's too late.",
+    "Let every {mn} burn. I'll bring the matches.",
+    "{G} should be exterminated.",
+]
+VARIANT_KINDS = {"hate_threat": 3, "figurative_violence": 2, "everyday_plan": 1, "figurative_competition": 1,
+                 "threat_individual": 1, "hate_death_wish": 2}  # 1: every text, k: one in k (by hash)
 
 # kind -> (templates, labels, rows per family cap, slot type)
 KINDS = {
@@ -453,6 +617,11 @@ KINDS = {
     "reclaimed_in_group": (RECLAIMED, {"hate": 0, "violence": 0, "harassment": 0}, 5, "plain"),
     "non_protected_abuse": (NON_PROTECTED, {"hate": 0, "violence": -1, "harassment": -1}, 28, "np"),
     "figurative_violence": (FIGURATIVE, {"hate": 0, "violence": 0, "harassment": 0}, 6, "plain"),
+    # harm-v0.5 (generated after the kinds above, so their rows are unchanged)
+    "everyday_plan": (EVERYDAY, {"hate": 0, "violence": 0, "harassment": 0}, 24, "slots"),
+    "figurative_competition": (COMPETE, {"hate": 0, "violence": 0, "harassment": 0}, 14, "slots"),
+    "threat_individual": (THREAT_INDIVIDUAL, {"hate": 0, "violence": 1, "harassment": -1}, 20, "slots"),
+    "hate_death_wish": (DEATH_WISH, {"hate": 1, "violence": 1, "harassment": -1}, 20, "group"),
 }
 
 
@@ -538,16 +707,41 @@ def generate(rng: random.Random):
                 combos = [(tg, p) for tg in NP_TARGETS for p in nps]
                 picked = stratified(combos, lambda c: c[0], per_family, rng)
                 texts = [body.format(x=tg, X=cap(tg), np=p, xtag=camel(tg)) for tg, p in picked]
+            elif mode == "slots":
+                keys = sorted({k.lower() for k in need} - {"x"})
+                combos = list(itertools.product(xs, *(FILLS[k] for k in keys)))
+                picked = stratified(combos, lambda c: c[1] if len(c) > 1 else c[0], per_family, rng)
+                texts = []
+                for x, *vals in picked:
+                    v = {"x": x, **dict(zip(keys, vals))}
+                    v.update({k.upper(): cap(val) for k, val in list(v.items()) if isinstance(val, str)})
+                    texts.append(body.format(**v))
             else:
                 texts = [body.format(x=x) for x in xs][:per_family]
             for text in texts:
                 text = text.lower() if lower else cap(text)
                 yield kind, i, text
+                every = VARIANT_KINDS.get(kind)
+                if every and int(hashlib.sha256(text.encode()).hexdigest(), 16) % every == 0:
+                    alt = full_stop_variant(text)
+                    if alt:
+                        yield kind, i, alt
+
+
+def full_stop_variant(text: str) -> str | None:
+    """The same text with its final full stop removed, or one added: the label must not depend on
+    it (harm-v0.4 scored "I will find you and kill you" 0.21 without and 0.34 with the stop)."""
+    if text.endswith(".") and not text.endswith(".."):
+        return text[:-1]
+    if text[-1:].isalnum():
+        return text + "."
+    return None
 
 
 # ---- guard against the held-out evaluation --------------------------------------------------------
 def eval_sentences() -> list[str]:
-    """All sentences of training/harm_functional.py (CASES texts and expanded group templates)."""
+    """All sentences of training/harm_functional.py (CASES texts and expanded group templates) and
+    of the probe training/data/probe_v2.jsonl."""
     tree = ast.parse(EVAL.read_text(encoding="utf-8"))
     vals = {}
     for node in tree.body:
@@ -560,6 +754,8 @@ def eval_sentences() -> list[str]:
     out = [t for _cat, _exp, texts in cases.values() for t in texts]
     for name in ("HATE_TEMPLATES", "NEUTRAL_TEMPLATES"):
         out += [cap(t.format(g=g)) for t in ast.literal_eval(vals[name]) for g in groups]
+    if PROBE.exists():  # the held-out violence probe (training/harm_probe.py) is guarded the same way
+        out += [json.loads(line)["text"] for line in PROBE.open(encoding="utf-8") if line.strip()]
     return out, groups
 
 

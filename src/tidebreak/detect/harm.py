@@ -5,7 +5,7 @@ Model: `models/harm/` (see its README.md model card). Two formats, told apart by
 
 - `onnx-finetuned` (harm-v0.2, built by `training/finetune_harm.py`): MiniLM fine-tuned end to end,
   encoder + 3-logit head in ONE ONNX graph (`harm.int8.onnx`, weight-only int8, so a text's score
-  does not depend on its batch-mates) with its own `tokenizer.json` (first 64 tokens);
+  does not depend on its batch-mates) with its own `tokenizer.json` (the first `model.max_length` tokens of metadata.json);
 - v0 (built by `training/train_harm.py`): the frozen shared encoder `models/minilm` plus one small
   numpy head per category (`head.npz`).
 
@@ -127,11 +127,13 @@ class HarmClassifier:
         batch_size: int = 64,
         language_gate: bool = True,
         explain: bool = True,
-        explain_max_words: int = 40,
+        explain_max_words: int | None = None,
     ) -> None:
-        # explain: occlusion spans for over-threshold scores in `detect` (one extra pass per word)
+        # explain: occlusion spans for over-threshold scores in `detect` (one extra pass per word),
+        # over the first `explain_max_words` words: by default as many as the model reads (about
+        # 0.6 words per token: 40 for 64 tokens, 80 for 128).
         self.explain = explain
-        self.explain_max_words = explain_max_words
+        self._explain_max_words = explain_max_words
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         meta_path = self.model_dir / "metadata.json"
         if not meta_path.is_file():
@@ -187,6 +189,12 @@ class HarmClassifier:
         if self._logit_model is not None:
             return self._logit_model.threads
         return int(getattr(self.encoder, "threads", 1))
+
+    @property
+    def explain_max_words(self) -> int:
+        if self._explain_max_words is not None:
+            return self._explain_max_words
+        return max(40, self.max_length * 5 // 8)
 
     @property
     def max_length(self) -> int:
