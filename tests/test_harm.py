@@ -179,22 +179,18 @@ def test_obfuscated_hate_scores_close_to_plain(clf: HarmClassifier) -> None:
         assert abs(score(clf, v)["hate"] - p) < 0.25, v
 
 
-def test_identity_group_spread_reported(clf: HarmClassifier) -> None:
-    g = harm_functional.group_spread(clf)
-    assert len(g["per_group"]) == len(harm_functional.GROUPS)
-    assert 0.0 <= g["spread"] <= 1.0
-
-
-def test_identity_templates_at_card_rates(clf: HarmClassifier) -> None:
+def test_identity_group_spread_at_card_rates(clf: HarmClassifier) -> None:
     # The card's figures for the bundled model (16 groups x 6 hateful and 6 neutral templates):
     # 95/96 neutral sentences pass ("Asian people deserve the same rights as everyone else." is
     # flagged), 92/96 hateful ones are caught, spread 0.25. A regression in any group fails here.
-    g = harm_functional.group_spread(clf)["per_group"]
+    spread = harm_functional.group_spread(clf)
+    g = spread["per_group"]
+    assert len(g) == len(harm_functional.GROUPS)
     neutral = sum(r["neutral_pass"] for r in g.values()) / len(g)
     recall = sum(r["hateful_recall"] for r in g.values()) / len(g)
     assert neutral >= 0.989, neutral
     assert recall >= 0.958, recall
-    assert max(r["accuracy"] for r in g.values()) - min(r["accuracy"] for r in g.values()) <= 0.25
+    assert spread["spread"] <= 0.25
 
 
 def test_bad_input_never_crashes(clf: HarmClassifier) -> None:
