@@ -461,6 +461,12 @@ def speed(path: Path, tok, texts, batch: int = 64) -> float:
 # ------------------------------------------------------------------ evaluation
 
 
+def macro_f1_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The threshold on a 0.005 grid over [0.05, 0.95] that maximises macro-F1 (both classes)."""
+    grid = np.linspace(0.05, 0.95, 181)
+    return float(grid[int(np.argmax([th.macro_f1(p, y, t) for t in grid]))])
+
+
 def evaluate(rows, Z: np.ndarray) -> dict:
     """Platt on pooled dev; threshold F1-best on pooled dev, or macro-F1-best on the dev split of
     THRESHOLD_SOURCES; metrics on test as train_harm.py does."""
@@ -481,8 +487,7 @@ def evaluate(rows, Z: np.ndarray) -> dict:
         rule = "pooled"
         own = dv & np.isin(src, THRESHOLD_SOURCES.get(c, ()))
         if own.any() and (y[own] == 1).any() and (y[own] == 0).any():
-            grid = np.linspace(0.05, 0.95, 181)
-            thr = float(grid[int(np.argmax([th.macro_f1(P[own, j], y[own], t) for t in grid]))])
+            thr = macro_f1_threshold(P[own, j], y[own])
             rule = "macro-F1 on the dev split of " + ", ".join(THRESHOLD_SOURCES[c])
         m_dev = th.prf(P[dv, j], y[dv], thr)
         m_dev["average_precision"] = round(float(average_precision_score(y[dv], P[dv, j])), 4)
@@ -507,8 +512,7 @@ def evaluate(rows, Z: np.ndarray) -> dict:
         return {"platt": platt, "thresholds": thresholds, "metrics": metrics,
                 "dynahate": {"test_macro_f1_at_operating_threshold": None}}
     j = CATS.index("hate")
-    grid = np.linspace(0.05, 0.95, 181)
-    thr_dyn = float(grid[int(np.argmax([th.macro_f1(P[ddv, j], Y["hate"][ddv], t) for t in grid]))])
+    thr_dyn = macro_f1_threshold(P[ddv, j], Y["hate"][ddv])
     dyn = {"test_macro_f1_at_operating_threshold": th.macro_f1(P[dte, j], Y["hate"][dte], thresholds["hate"]),
            "operating_threshold": thresholds["hate"],
            "test_macro_f1_at_dynahate_dev_threshold": th.macro_f1(P[dte, j], Y["hate"][dte], thr_dyn),
