@@ -3,6 +3,9 @@
     .venv-train/bin/python training/finetune_harm.py                # full run (~45 min on 2 cores)
     .venv-train/bin/python training/finetune_harm.py --measure 30   # only time 30 training steps
     .venv-train/bin/python training/finetune_harm.py --smoke        # tiny CI run (writes to cache)
+    ... finetune_harm.py --layers 0,1,2,2,3,3,4,5   # experiment: 8 layers, middle ones copied
+    ... finetune_harm.py --aux-hate ghc,davidson      # experiment: their hate labels on a 2nd head
+(both tried in full, neither kept: numbers in training/experiments/README.md)
 
 One command, seeded. Steps:
 1. the labelled set of `train_harm.py` (imported, not copied: same sources, label mapping, published
@@ -103,6 +106,15 @@ BATCH = 32
 LR = 8e-5
 HEAD_LR = 1e-3
 WEIGHT_DECAY = 0.01
+# Encoder depth: which of MiniLM's 6 pre-trained layers to stack, in order (None: the 6 as shipped).
+# `--layers 0,1,2,2,3,3,4,5` up-scales depth by copying middle layers (as SOLAR's depth up-scaling),
+# so the deeper encoder starts from pre-trained weights rather than from random layers.
+LAYERS: list[int] | None = None
+# Sources whose "hate" label trains a separate, auxiliary logit instead of the shipped hate logit
+# (`--aux-hate ghc,davidson`): their labels follow other definitions of hate (GHC's vulgar and
+# hateful Gab posts, Davidson's slur-driven tweets), so they still shape the shared encoder but not
+# the decision the shipped hate score makes. The auxiliary head is dropped at export.
+AUX_HATE: tuple[str, ...] = ()
 
 
 def set_seed(seed: int) -> None:
@@ -223,13 +235,15 @@ def batches(lengths: np.ndarray, batch: int, seed: int, subset: np.ndarray | Non
 
 def train(rows_tr, args) -> Path:
     global STOPPED
-    from transformers import AutoModel
-
     WORK.mkdir(parents=True, exist_ok=True)
     tok = make_tokenizer(MAX_LEN)
     encs = tok.encode_batch([r["ntext"] for r in rows_tr])
     lengths = np.array([len(e.ids) for e in encs])
     Y = np.array([[r[c] for c in CATS] for r in rows_tr], dtype=np.float32)
+    if AUX_HATE:  # a 4th column: the hate label of the AUX_HATE sources, masked elsewhere
+        aux = np.array([r["source"] in AUX_HATE for r in rows_tr])
+        Y = np.concatenate([Y, np.where(aux, Y[:, 0], -1.0)[:, None]], axis=1)
+        Y[aux, 0] = -1.0
     src_w = {"own_v0": OWN_WEIGHT, "own_v1": OWN_V1_WEIGHT}
     Wt = np.array([src_w.get(r["source"], 1.0) for r in rows_tr], dtype=np.float32)
     sources = [r["source"] for r in rows_tr]
@@ -246,14 +260,14 @@ def train(rows_tr, args) -> Path:
         {"version": VERSION, "epochs": EPOCHS, "per_epoch": per_epoch, "sample": SAMPLE, "batch": BATCH,
          "lr": LR, "head_lr": HEAD_LR, "warmup": WARMUP_STEPS, "max_steps": MAX_STEPS, "wd": WEIGHT_DECAY,
          "own_w": [OWN_WEIGHT, OWN_V1_WEIGHT], "pos_w": POS_WEIGHT, "freeze": FREEZE_WORD_EMBEDDINGS,
-         "max_len": MAX_LEN, "total": total, "smoke": bool(args.smoke),
+         "max_len": MAX_LEN, "total": total, **({"layers": LAYERS} if LAYERS else {}),
+         **({"aux_hate": list(AUX_HATE)} if AUX_HATE else {}), "smoke": bool(args.smoke),
          "rows": hashlib.sha256("\n".join(f"{r['source']}|{r['text']}|{[r[c] for c in CATS]}"
                                            for r in rows_tr).encode()).hexdigest()},
         sort_keys=True).encode()).hexdigest()[:16]
 
     set_seed(SEED)
-    bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True)
-    model = HarmNet(bert, len(CATS))
+    model = harm_net("sdpa", len(CATS) + (1 if AUX_HATE else 0))
     if FREEZE_WORD_EMBEDDINGS:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm")
@@ -270,7 +284,7 @@ def train(rows_tr, args) -> Path:
     warm = max(1, min(WARMUP_STEPS, total // 10 if args.smoke else WARMUP_STEPS))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    pos_w = torch.tensor([POS_WEIGHT[c] for c in CATS])
+    pos_w = torch.tensor([POS_WEIGHT[c] for c in CATS] + ([POS_WEIGHT["hate"]] if AUX_HATE else []))
 
     ckpt = WORK / "ckpt.pt"
     final = WORK / "final.pt"
@@ -346,7 +360,7 @@ def train(rows_tr, args) -> Path:
 # ------------------------------------------------------------------ export
 
 
-def harm_net(attention: str = "eager") -> HarmNet:
+def harm_net(attention: str = "eager", n_out: int = len(CATS)) -> HarmNet:
     """HarmNet on the package's BERT weights. Graphs are traced with eager attention: traced with
     SDPA the graph carries extra mask-building ops; the eager graph computes the same function and
     its int8 form runs ~15% faster per text (see export_encoder.main)."""
@@ -354,7 +368,23 @@ def harm_net(attention: str = "eager") -> HarmNet:
 
     bert = AutoModel.from_pretrained(str(source_dir()), local_files_only=True,
                                      attn_implementation=attention)
-    return HarmNet(bert, len(CATS))
+    if LAYERS:
+        import copy
+
+        pretrained = bert.encoder.layer
+        bert.encoder.layer = torch.nn.ModuleList(copy.deepcopy(pretrained[i]) for i in LAYERS)
+        for i, layer in enumerate(bert.encoder.layer):
+            layer.attention.self.layer_idx = i  # (read by newer transformers' caches; harmless here)
+        bert.config.num_hidden_layers = len(LAYERS)
+    return HarmNet(bert, n_out)
+
+
+def trained_state(state_path: Path) -> dict:
+    """Trained weights as the shipped graph holds them: an auxiliary head row (AUX_HATE) dropped."""
+    state = torch.load(state_path, weights_only=True)
+    for k in ("head.weight", "head.bias"):
+        state[k] = state[k][: len(CATS)]
+    return state
 
 
 def trace(model: torch.nn.Module, path: Path) -> None:
@@ -376,7 +406,7 @@ def export(state_path: Path, outdir: Path) -> dict:
     from export_encoder import quantise
 
     model = harm_net()
-    model.load_state_dict(torch.load(state_path, weights_only=True))
+    model.load_state_dict(trained_state(state_path))
     model.eval()
     tok = make_tokenizer(MAX_LEN)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -537,13 +567,17 @@ def check_weights_read_back(state_path: Path, outdir: Path) -> None:
     ones, each to within a quantisation step (1/127 of the tensor's largest value)."""
     from export_encoder import weights_into
 
+    trained = trained_state(state_path)
     model = harm_net()
+    # Traced from the trained weights, not the package's: `weights_into` finds parameters by value,
+    # and the copied layers of `--layers` start equal (the exporter folds them into one initializer).
+    model.load_state_dict(trained)
     reference = WORK / "reference.fp32.onnx"
     trace(model, reference)
     weights_into(model, reference, outdir / ONNX_NAME)
     got = model.state_dict()
     worst = 0.0
-    for k, v in torch.load(state_path, weights_only=True).items():
+    for k, v in trained.items():
         if ".pooler." in k or not v.is_floating_point():
             continue
         worst = max(worst, float((got[k] - v).abs().max() / v.abs().max().clamp(min=1e-12)))
@@ -562,7 +596,7 @@ def check_runtime(outdir: Path) -> None:
 
 
 def main() -> int:
-    global SAMPLE, WORK, OUTDIR
+    global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE
     ap = argparse.ArgumentParser()
     ap.add_argument("--measure", type=int, default=0, help="only time this many training steps")
     ap.add_argument("--stop-after-minutes", type=float, default=0,
@@ -582,7 +616,25 @@ def main() -> int:
                     help="tiny run for CI: 80 train rows of the repository's own sets, evaluation on "
                          "a twentieth of their dev/test, then a runtime load check")
     ap.add_argument("--install", action="store_true", help="copy training/cache/ft/out into models/harm")
+    ap.add_argument("--aux-hate", default="",
+                    help="sources whose hate label trains an auxiliary head, e.g. ghc,davidson")
+    ap.add_argument("--layers", default="",
+                    help="encoder depth: pre-trained layer indices to stack, e.g. 0,1,2,2,3,3,4,5")
     args = ap.parse_args()
+    if args.layers:
+        try:
+            LAYERS = [int(i) for i in args.layers.split(",")]
+        except ValueError:
+            ap.error(f"--layers: comma-separated layer indices expected, got {args.layers!r}")
+        if not all(0 <= i < 6 for i in LAYERS):
+            ap.error(f"--layers: MiniLM-L6 has layers 0-5, got {args.layers!r}")
+        if args.retrace or args.requantise:
+            ap.error("--layers: a training option; --retrace/--requantise read the installed graph")
+    if args.aux_hate:
+        AUX_HATE = tuple(args.aux_hate.split(","))
+        known = set(SAMPLE)
+        if not set(AUX_HATE) <= known:
+            ap.error(f"--aux-hate: unknown source(s) {sorted(set(AUX_HATE) - known)}; known: {sorted(known)}")
     if args.install:
         new = json.loads((OUTDIR / "metadata.json").read_text())
         ref = new["v0"]
@@ -664,6 +716,7 @@ def main() -> int:
                      "lr": LR, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS, "max_steps": MAX_STEPS, "weight_decay": WEIGHT_DECAY,
                      "own_v0_weight": OWN_WEIGHT, "own_v1_weight": OWN_V1_WEIGHT,
                      "freeze_word_embeddings": FREEZE_WORD_EMBEDDINGS, "pos_weight": POS_WEIGHT, "max_length": MAX_LEN,
+                     "layers": LAYERS or list(range(6)), "aux_hate_sources": list(AUX_HATE),
                      "share_over_max_length": round(trunc_share, 4), "train_seconds": round(train_s, 1),
                      "torch": torch.__version__, "threads": torch.get_num_threads()},
         "export": exp, "speed_1000_typical_batch64": sp, "v0": v0_cmp, "seed": SEED,
