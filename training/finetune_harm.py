@@ -373,8 +373,6 @@ def harm_net(attention: str = "eager", n_out: int = len(CATS)) -> HarmNet:
 
         pretrained = bert.encoder.layer
         bert.encoder.layer = torch.nn.ModuleList(copy.deepcopy(pretrained[i]) for i in LAYERS)
-        for i, layer in enumerate(bert.encoder.layer):
-            layer.attention.self.layer_idx = i  # (read by newer transformers' caches; harmless here)
         bert.config.num_hidden_layers = len(LAYERS)
     return HarmNet(bert, n_out)
 
