@@ -37,7 +37,9 @@ MARK = re.compile(r"\[(\w+)=([0-9.]+)\]")
 
 class Scripted:
     """Emits the scores written into the text, e.g. "[hate=0.97]"; words in *stars* become the
-    signals' evidence spans, as the harm model's occlusion reports them."""
+    signals' evidence spans, as the harm model's occlusion reports them. A voting_misinformation
+    score comes as the election-claims detector's ("voting"), whose own bars the default policy
+    reads (score_by("voting", ...))."""
 
     name = "scripted"
     version = "test-1"
@@ -49,7 +51,8 @@ class Scripted:
             spans = [{"text": m.group(1), "start": m.start(1), "end": m.end(1), "weight": 1.0}
                      for m in re.finditer(r"\*(\w+)\*", text)]
             evidence = {"spans": spans} if spans else {}
-            out.append([Signal("scripted", cat, float(score), dict(evidence), self.version)
+            out.append([Signal("voting" if cat == "voting_misinformation" else "scripted", cat,
+                               float(score), dict(evidence), self.version)
                         for cat, score in MARK.findall(text)])
         return out
 

@@ -62,7 +62,7 @@ def test_reports_all_mistakes_with_their_lines(tmp_path: Path) -> None:
         (15, "hate-remove", "unknown category 'hat' (did you mean 'hate'?)"),
         (16, "hate-remove", "severity must be one of low, medium, high, critical, not 'urgent'"),
         (18, "hate-remove", "unknown action 'delete' (allowed: remove, warn, review, none, "
-                            "{reduce: 0.3}, {label: text}, {warn: text} or "
+                            "{reduce: 0.3}, {label: text}, {info: text}, {warn: text} or "
                             "{review: {queue: name, priority: 1}})"),
         (18, "hate-remove", "'reduce' needs a value, e.g. {reduce: 0.3}"),
         (21, "hate-remove", "unknown surface 'adz' (did you mean 'ad'?)"),
@@ -184,7 +184,7 @@ def test_condition_positions_inside_block_and_quoted_scalars() -> None:
 
 def test_strike_flag_and_separate_strike_categories() -> None:
     base = ("  - id: r\n    category: misinformation\n    severity: low\n    when: has('misinformation')\n"
-            "    actions: [review]\n    ground: CS 4.1\n")
+            "    actions: [{reduce: 0.5}]\n    ground: CS 4.1\n    notice: n\n")
     assert rule_errors(base + "    strike: true\n") == []
     assert rule_errors(base + "    strike: often\n") == ["strike must be true or false"]
     ladder = ("penalties:\n  ground: CS 9.1\n  ladder:\n    - {strikes: 1, penalty: warning}\n"

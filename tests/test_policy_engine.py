@@ -26,6 +26,9 @@ def policy(rules: str, *, header: str = "", version: str = "1.0") -> Policy:
 
 
 def rule(rule_id: str, when: str, actions: str, *, category: str = "hate", extra: str = "") -> str:
+    # The author is told only of a restriction: a rule that only reviews carries no notice.
+    restricts = any(w in actions for w in ("remove", "warn", "reduce", "label"))
+    notice = "  notice: Removed under {ground}.\n" if restricts else ""
     return textwrap.dedent(f"""\
         - id: {rule_id}
           category: {category}
@@ -33,8 +36,7 @@ def rule(rule_id: str, when: str, actions: str, *, category: str = "hate", extra
           when: {when}
           actions: {actions}
           ground: CS 3.1 Hate speech
-          notice: Removed under {{ground}}.
-        """) + textwrap.indent(textwrap.dedent(extra), "  ")
+        """) + notice + textwrap.indent(textwrap.dedent(extra), "  ")
 
 
 def hate(score: float) -> Signal:

@@ -1,19 +1,29 @@
-"""The voting-misinformation detector: keyword gate, calibrated head, counter-speech cap, and
-the default policy acting on its signals."""
+"""The election-claims detector ("voting"): topic gate, claim types, stance, and the default
+policy acting on its signals (issue 19: a suspicion routes, a counter-message is left alone)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
 
 from tidebreak.config import DEFAULT_DETECTORS, Settings
-from tidebreak.detect.voting import CATEGORY, VotingDetector, gate
+from tidebreak.detect.voting import (CATEGORY, CLASSES, FRAUD_CATEGORY, ClaimsModel, VotingDetector,
+                                     get_claims_model)
 from tidebreak.ingest import parse_event
 from tidebreak.model import ActionType, Content, ContentKind, Item
+from tidebreak.policy import load_default_policy
 from tidebreak.runtime import BUILTIN_DETECTORS, build_pipeline
 from tidebreak.text import normalise
+
+LIES = ["Democrats vote on Wednesday this year, Republicans on Tuesday.",
+        "ICE agents will be at every polling place checking papers, stay home if you're not sure",
+        "You can vote by text! Just text your candidate's name to 88022."]
+ACCURATE = ["Reminder: polls are open 7am to 8pm on Tuesday. If you're in line by 8 you can vote.",
+            "If your name isn't on the list at your polling place, ask for a provisional ballot.",
+            "I'm a new citizen and I'm voting for the first time this year!"]
+COUNTER = ["No, you can't vote by text. That's a scam, vote in person or by mail.",
+           "That post saying Democrats vote Wednesday is FALSE. Everyone votes on Tuesday."]
 
 
 @pytest.fixture(scope="module")
@@ -26,66 +36,74 @@ def items(*texts: str) -> list[Item]:
             for i, t in enumerate(texts)]
 
 
+def score(det: VotingDetector, text: str) -> float:
+    sigs = [s for s in det.detect(items(text))[0] if s.category == CATEGORY]
+    return sigs[0].score if sigs else 0.0
+
+
 def test_registered_and_on_by_default() -> None:
     assert "voting" in DEFAULT_DETECTORS and "voting" in BUILTIN_DETECTORS
 
 
-def test_gate_closes_on_text_about_something_else_without_encoding() -> None:
-    class NoEncoder:
-        def encode(self, texts: Sequence[str]) -> np.ndarray:
+def test_the_gate_closes_on_other_topics_without_running_the_model(det: VotingDetector) -> None:
+    model = get_claims_model()
+
+    class NoGraph:
+        def run(self, encodings: Sequence[object], batch: int) -> object:
             raise AssertionError("the gate should have closed")
 
-    d = VotingDetector(encoder=NoEncoder())
-    assert d.detect(items("Text your mom happy birthday", "Lovely tomatoes")) == [[], []]
-    assert gate("Where is my polling place?") == "polling"
+    real, model.runner = model.runner, NoGraph()
+    try:
+        assert det.detect(items("Lovely tomatoes at the market today",
+                                "Text your mom happy birthday")) == [[], []]
+    finally:
+        model.runner = real
+    assert model.gate.opens("Where is my polling place?")
+    assert model.gate.opens("Se puede votar por WhatsApp?")
 
 
-def test_voting_lies_score_over_the_review_bar_and_reminders_under_it(det: VotingDetector) -> None:
-    lies = ["Democrats vote on Wednesday this year, Republicans on Tuesday.",
-            "ICE agents will be at every polling place checking papers, stay home",
-            "You can vote by text! Just text your candidate's name to 88022."]
-    fine = ["Reminder: polls are open 7am to 8pm on Tuesday. Find your polling place at vote.gov",
-            "The senate voted on the budget bill today",
-            "Our poll shows the mayor ahead by 4 points"]
-    for (p, _) in det.scores(lies):
-        assert p >= 0.40
-    for (p, _) in det.scores(fine):
-        assert p < 0.40
+def test_lies_score_over_the_review_bar_and_accurate_posts_under_it(det: VotingDetector) -> None:
+    bars = load_default_policy().thresholds
+    for text in LIES:
+        assert score(det, text) >= bars["voting_review"], text
+    for text in ACCURATE:
+        assert score(det, text) < bars["voting_review"], text
 
 
-def test_counter_speech_is_capped_at_review(det: VotingDetector) -> None:
-    [[sig]] = det.detect(items("No, you can't vote online. That's a hoax, vote in person or by mail."))
-    assert sig.category == CATEGORY and sig.score <= 0.6
-    assert sig.evidence["stance"] == "refutes"
+def test_counter_messages_are_capped_under_every_bar(det: VotingDetector) -> None:
+    for text in COUNTER:
+        [sig] = [s for s in det.detect(items(text))[0] if s.category == CATEGORY] or [None]
+        if sig is not None:  # a counter-message may also score under the floor: no signal at all
+            assert sig.score <= det.refute_cap and sig.evidence["stance"] == "refutes", text
 
 
-def test_default_policy_reviews_and_removes_the_clearest_in_election_mode(engine, clock) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+def test_evidence_explains_the_claim_type(det: VotingDetector) -> None:
+    [sig] = [s for s in det.detect(items(LIES[2]))[0] if s.category == CATEGORY]
+    assert sig.evidence["claim_type"] == "false_procedure"
+    assert set(sig.evidence["probabilities"]) == set(CLASSES)
+    assert sig.evidence["match"] == "classifier" and sig.detector_version.startswith("voting-")
 
-    from tidebreak.governance import elections
 
+def test_the_prediction_is_shared_by_text_and_does_not_depend_on_batch_mates() -> None:
+    m = ClaimsModel()
+    alone = m.predict([LIES[0]])[0][0]
+    mixed = m.predict([ACCURATE[0], LIES[0], COUNTER[0]])[1][0]
+    assert abs(alone - mixed).max() < 1e-6
+
+
+def test_default_policy_removes_lies_and_leaves_civic_posts_and_counter_messages_alone(engine, clock) -> None:  # type: ignore[no-untyped-def]
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["voting"])
-    wednesday = "Democrats vote on Wednesday this year, Republicans on Tuesday."
-    # Outside an election the head alone reviews (priority queue) and never removes: removal at
-    # 0.90 is left to fact-check matches.
-    d = p.process(parse_event({"id": "v1", "author": "u1", "text": wednesday})).decision
-    assert d.rules == ["voting-review"]
-    d = p.process(parse_event({"id": "v2", "author": "u1",
-                               "text": "You can vote by text! Just text your candidate's name to 88022."})).decision
-    assert d.rules == ["voting-review"]
-    assert any(a.type == ActionType.REVIEW and a.queue == "elections" for a in d.actions)
-    d = p.process(parse_event({"id": "v3", "author": "u1",
-                               "text": "Polls open at 6am tomorrow, bring water, lines may be long."})).decision
-    assert d.action == ActionType.NONE
-    d = p.process(parse_event({"id": "v4", "author": "u1", "text":
-                               "I'm a new citizen and I'm voting for the first time this year!"})).decision
-    assert d.action != ActionType.REMOVE  # civic pride is not a voting lie
-    # While an election is on, its lower removal bar takes the clearest lies down.
-    elections.create(engine, "default", {
-        "id": "testland-2026", "name": "Testland general election", "jurisdiction": "TL",
-        "registration_deadline": "2026-11-10", "early_voting_start": "2026-11-12",
-        "election_day": "2026-11-17", "certification_date": "2026-11-24",
-        "info_links": ["https://elections.testland.example/vote"]}, by="pat", now=clock())
-    clock.now = datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
-    d = p.process(parse_event({"id": "v5", "author": "u1", "text": wednesday})).decision
-    assert d.action == ActionType.REMOVE and "voting-remove" in d.rules
+    d = p.process(parse_event({"id": "v1", "author": "u1", "text": LIES[2]})).decision
+    assert d.action == ActionType.REMOVE and d.categories == ("voting_misinformation",)
+    for i, text in enumerate(ACCURATE + COUNTER):
+        d = p.process(parse_event({"id": f"ok{i}", "author": "u2", "text": text})).decision
+        assert d.action == ActionType.NONE and d.categories == (), text
+
+
+def test_fraud_allegations_get_an_information_label_and_no_category(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["voting"])
+    text = "The machines in our county flipped thousands of votes. The election was stolen."
+    d = p.process(parse_event({"id": "f1", "author": "u3", "text": text})).decision
+    assert "election-fraud-claim-info" in d.rules
+    assert d.categories == () and d.outcome == "information"
+    assert any(s.category == FRAUD_CATEGORY for s in d.signals)

@@ -1,6 +1,6 @@
 """Held-out violence probe for the harm classifier: training/data/probe_v2.jsonl (written for tidebreak, CC0).
 
-    .venv/bin/python training/harm_probe.py [MODEL_DIR] [--verbose]   # default: models/harm
+    .venv/bin/python training/harm_probe.py [MODEL_DIR] [--verbose] [--probe FILE]   # default: models/harm
 
 80 sentences written fresh for this probe (not from the own_v0/own_v1 templates or the functional
 tests): 40 direct threats and calls for violence against people (individuals, public figures,
@@ -81,13 +81,19 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from tidebreak.detect.harm import HarmClassifier
 
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    path = PROBE
+    if "--probe" in argv:  # another held-out probe of the same format (probe_election.jsonl)
+        i = argv.index("--probe")
+        path = Path(argv[i + 1])
+        del argv[i:i + 2]
+    args = [a for a in argv if not a.startswith("--")]
     clf = HarmClassifier(args[0] if args else None, language_gate=False, explain=False)
-    out = run(clf)
+    out = run(clf, path)
     scores = out.pop("scores")
     print(f"{clf.version}: " + json.dumps(out, indent=2))
     if "--verbose" in sys.argv:
-        for r in load():
+        for r in load(path):
             print(f"{scores[r['text']]:.3f}  {r['kind']:14s} {r['text']}")
     return 0
 

@@ -43,6 +43,12 @@ OWN = ROOT / "training" / "data" / "own_v0.jsonl"
 # Contrast set (counter-speech, negation, identity mentions vs. hate on the same groups and
 # stereotypes): training/data/build_own_v1.py. Read when present.
 OWN_V1 = ROOT / "training" / "data" / "own_v1.jsonl"
+# Threats around elections (doxxing of election workers, veiled and conditional threats, calls to
+# armed presence at polls or to storm counting centres) and hard negatives (heated politics,
+# campaign metaphors, news about poll security), written for tidebreak (issue 19). Rows carry no
+# split: each template family goes to one split, by a seeded hash (60/20/20). The probe
+# training/data/probe_election.jsonl was written apart, before training, and is never trained on.
+OWN_ELECTION = ROOT / "training" / "data" / "own_election.jsonl"
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "harm"
 CATS = ("hate", "violence", "harassment")
@@ -159,14 +165,22 @@ def load_davidson():
     return out
 
 
+def family_split(family: str, seed: int = SEED) -> str:
+    """A seeded, stable 60/20/20 split by template family (paraphrases stay together)."""
+    h = int(hashlib.sha256(f"{seed}:{family}".encode()).hexdigest()[:8], 16) % 10
+    return "train" if h < 6 else "dev" if h < 8 else "test"
+
+
 def load_own(include_v1: bool = True):
     out = []
     files = [(OWN, "own_v0")] + ([(OWN_V1, "own_v1")] if include_v1 and OWN_V1.exists() else [])
+    files += [(OWN_ELECTION, "own_election")] if OWN_ELECTION.exists() else []
     for path, source in files:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
-                out.append(row(r["text"], source, r["split"], r["hate"], r["violence"],
+                split = r.get("split") or family_split(r["family"])
+                out.append(row(r["text"], source, split, r["hate"], r["violence"],
                                r["harassment"], kind=r["kind"]))
     return out
 

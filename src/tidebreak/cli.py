@@ -139,6 +139,7 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
 def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> None:
     """Run the whole pipeline over JSONL posts ({"id", "text"} plus optional kind, author, group,
     created_at); print one decision line per item. Uses a throw-away store unless --db is given."""
+    from tidebreak.model import routed_categories
     from tidebreak.runtime import build_pipeline, open_store
 
     settings = _settings()
@@ -149,8 +150,9 @@ def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> No
             def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
                 d = outcome.decision
                 write_jsonl(dst, {"id": ev.content.id, "action": d.action.value,
-                             "categories": list(d.categories), "rules": d.rules,
-                             "decision_id": d.id})
+                             "outcome": d.outcome, "categories": list(d.categories),
+                             "review_categories": list(routed_categories(d.reasons)),
+                             "rules": d.rules, "decision_id": d.id})
             bad = _run_events(pipeline, src, sink, settings=settings)
         engine.dispose()
     if bad:

@@ -54,6 +54,23 @@ class ActionType(StrEnum):
 ACTION_STRENGTH: dict[ActionType, int] = {a: i for i, a in enumerate(ActionType)}
 
 
+class OutcomeKind(StrEnum):
+    """The three kinds of outcome (DESIGN.md), kept apart everywhere.
+
+    - ENFORCEMENT restricts something: remove, reduce, warning screen, a fact-check label. Only
+      enforcement creates a statement of reasons, a notice to the author, a strike, a count in
+      group health and in the transparency report's actioned figures.
+    - ROUTING asks a person (review). It restricts nothing and counts against no one until a person,
+      or a later automated determination, decides.
+    - INFORMATION adds context (an information label, e.g. a link to official voting information).
+      It carries no violation category and never counts against anyone.
+    """
+
+    ENFORCEMENT = "enforcement"
+    ROUTING = "routing"
+    INFORMATION = "information"
+
+
 class ContentState(StrEnum):
     VISIBLE = "visible"
     REMOVED = "removed"
@@ -84,6 +101,17 @@ CATEGORIES: dict[str, str] = {
 # Categories that say how an item must be handled, not that it breaks a rule: a policy may send
 # such items to review, never remove, reduce, label or warn for them (no strike follows).
 ROUTING_CATEGORIES: frozenset[str] = frozenset({"language_not_covered"})
+
+# Categories that describe what a post is about, not a violation: a policy may add an information
+# label (`info`) for them, never restrict or route for them (tidebreak.policy.loader refuses it).
+INFORMATION_CATEGORIES: frozenset[str] = frozenset({"election_fraud_claim",
+                                                    "election_information"})
+CATEGORIES["election_fraud_claim"] = (
+    "Alleges election fraud (rigged machines, dead voters, stolen elections) without false "
+    "instructions about voting: answered with official information, not a violation in itself")
+
+# Categories that are never a violation found: they never appear in a decision's `categories`.
+NON_VIOLATION_CATEGORIES: frozenset[str] = ROUTING_CATEGORIES | INFORMATION_CATEGORIES
 
 
 def register_category(name: str, description: str) -> None:
@@ -163,14 +191,32 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One enforcement step. `factor` is the reach multiplier for REDUCE; `label` the text or
-    fact-check link for LABEL and WARN; `queue` and `priority` place a REVIEW task."""
+    """One step of a decision. `factor` is the reach multiplier for REDUCE; `label` the text or
+    fact-check link for LABEL and WARN; `queue` and `priority` place a REVIEW task. `info` marks a
+    LABEL that only adds context (an information label: OutcomeKind.INFORMATION), not a
+    fact-check or other restricting label."""
 
     type: ActionType
     factor: float | None = None
     label: str | None = None
     queue: str | None = None
     priority: int | None = None
+    info: bool = False
+
+    @property
+    def outcome(self) -> OutcomeKind | None:
+        """Which kind of outcome this step is; None for NONE."""
+        if self.type == ActionType.NONE:
+            return None
+        if self.type == ActionType.REVIEW:
+            return OutcomeKind.ROUTING
+        if self.info:
+            return OutcomeKind.INFORMATION
+        return OutcomeKind.ENFORCEMENT
+
+    @property
+    def restricts(self) -> bool:
+        return self.outcome == OutcomeKind.ENFORCEMENT
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"type": self.type.value}
@@ -178,6 +224,8 @@ class Action:
             v = getattr(self, k)
             if v is not None:
                 d[k] = v
+        if self.outcome is not None:
+            d["outcome"] = self.outcome.value
         return d
 
 
@@ -213,8 +261,17 @@ class RuleHit:
     policy_version: str = ""
     # The author gets a strike of this category although nothing is removed (e.g. sharing a claim
     # fact-checkers rated false); the policy's `penalties.separate` keeps such strikes off the
-    # removal ladder.
+    # removal ladder. Only an enforcing rule may strike (the policy loader checks).
     strike: bool = False
+
+    @property
+    def enforces(self) -> bool:
+        """A determination: at least one of its actions restricts something."""
+        return any(a.restricts for a in self.actions)
+
+    @property
+    def routes(self) -> bool:
+        return any(a.outcome == OutcomeKind.ROUTING for a in self.actions)
 
     def to_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"strike": True} if self.strike else {}
@@ -240,10 +297,31 @@ class PolicyOutcome:
     shadow_hits: tuple[RuleHit, ...] = ()
 
 
+def _rank(a: Action) -> tuple[int, int]:
+    # Enforcement first (remove > reduce > label > warn), then routing, then information: an item
+    # sent to review with an information label is "review", not "label".
+    kind = {OutcomeKind.ENFORCEMENT: 0, OutcomeKind.ROUTING: 1, OutcomeKind.INFORMATION: 2}
+    return (kind.get(a.outcome, 3) if a.outcome else 3, ACTION_STRENGTH[a.type])
+
+
 def strongest(actions: list[Action] | tuple[Action, ...]) -> ActionType:
+    """The action `moderate` and the API report: the strongest enforcement, else review, else an
+    information label, else none."""
     if not actions:
         return ActionType.NONE
-    return min((a.type for a in actions), key=ACTION_STRENGTH.__getitem__)
+    return min(actions, key=_rank).type
+
+
+def violation_categories(hits: tuple[RuleHit, ...] | list[RuleHit]) -> tuple[str, ...]:
+    """The violation categories a decision found: those of its enforcing hits, in order. A
+    routing (a suspicion sent to review) or an information label finds nothing."""
+    return tuple(dict.fromkeys(h.category for h in hits
+                               if h.enforces and h.category not in NON_VIOLATION_CATEGORIES))
+
+
+def routed_categories(hits: tuple[RuleHit, ...] | list[RuleHit]) -> tuple[str, ...]:
+    """The categories a decision sent to a person for review (suspicions, not findings)."""
+    return tuple(dict.fromkeys(h.category for h in hits if h.routes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,14 +348,29 @@ class Decision:
     def rules(self) -> list[str]:
         return [h.rule_id for h in self.reasons]
 
+    @property
+    def enforcement(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.restricts)
+
+    @property
+    def outcome(self) -> str:
+        """"enforcement", "routing", "information" or "none": the kind of `action`."""
+        kinds = {a.outcome for a in self.actions}
+        for k in OutcomeKind:
+            if k in kinds:
+                return k.value
+        return "none"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "decision_id": self.id,
             "event_id": self.event_id,
             "content_id": self.content_id,
             "action": self.action.value,
+            "outcome": self.outcome,
             "actions": [a.to_dict() for a in self.actions],
             "categories": list(self.categories),
+            "review_categories": list(routed_categories(self.reasons)),
             "rules": self.rules,
             "reasons": [h.to_dict() for h in self.reasons],
             "shadow": [h.to_dict() for h in self.shadow],

@@ -44,6 +44,7 @@ from tidebreak.model import (
     RuleHit,
     Signal,
     strongest,
+    violation_categories,
 )
 from tidebreak.policy import PolicySet
 from tidebreak.review.queue import close_tasks, open_task
@@ -296,8 +297,7 @@ class Pipeline:
                 content_id=content.id,
                 action=strongest(actions),
                 actions=actions,
-                categories=tuple(dict.fromkeys(h.category for h in outcome_hits
-                                               if any(a.type != ActionType.NONE for a in h.actions))),
+                categories=violation_categories(outcome_hits),
                 reasons=outcome_hits,
                 shadow=shadow_hits,
                 signals=tuple(signals),
@@ -323,7 +323,8 @@ class Pipeline:
         row.last_decision_id = decision.id
         if newly_removed and row.author_id:
             add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
-        elif (row.author_id and any(h.strike and not h.shadow for h in decision.reasons)
+        elif (row.author_id and any(h.strike and h.enforces and not h.shadow
+                                    for h in decision.reasons)
               and not strike_ids_for_content(s, self.tenant, row.id)):
             # e.g. sharing a claim rated false: one strike per item, however often re-decided
             add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
@@ -388,7 +389,7 @@ class Pipeline:
                 decision = Decision(
                     id=uuid.uuid4().hex, event_id=event_id, content_id=content_id,
                     action=strongest(acts), actions=acts,
-                    categories=(category,) if acts else (), reasons=(hit,), shadow=(),
+                    categories=violation_categories((hit,)), reasons=(hit,), shadow=(),
                     signals=(), policy_id=self.policy.active.id,
                     policy_version=self.policy.active.version, model_versions={},
                     decided_by=f"reviewer:{reviewer}", created_at=now, note=note)

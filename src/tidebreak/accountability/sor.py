@@ -1,9 +1,10 @@
 """Statements of reasons, built from decisions and stored with the decision's transaction.
 
-Every restriction gets exactly one statement: a decision that removes, reduces, labels or puts
-a warning on content (an ad that is not approved is a removal of an ad), and every account or
-group restriction recorded through `record_restriction`. A decision that only queues a review,
-takes no action, or repeats a removal already in force restricts nothing new and gets none.
+Every restriction gets exactly one statement: a decision that removes, reduces, puts a
+fact-check label or a warning on content (an ad that is not approved is a removal of an ad), and
+every account or group restriction recorded through `record_restriction`. A decision that only
+queues a review (routing), adds an information label (context), takes no action, or repeats a
+removal already in force restricts nothing new and gets none (tidebreak.model.OutcomeKind).
 
 The statement is the Transparency Database's JSON, free of personal data: no content text, no
 author or reviewer names; the content id stays in our table, outside the statement. `puid` is
@@ -118,14 +119,13 @@ def provenance(session: Session, tenant: str, decision: Decision, event_type: Ev
 def _main_hit(decision: Decision) -> RuleHit:
     """The reason for the strongest restricting action (the first rule that caused it)."""
     order = {t: i for i, t in enumerate(RESTRICTING)}
-    hits = [h for h in decision.reasons
-            if h.category in CATEGORIES and any(a.type in RESTRICTING for a in h.actions)]
-    return min(hits, key=lambda h: min(order[a.type] for a in h.actions if a.type in RESTRICTING))
+    hits = [h for h in decision.reasons if h.category in CATEGORIES and h.enforces]
+    return min(hits, key=lambda h: min(order[a.type] for a in h.actions if a.restricts))
 
 
 def _facts(decision: Decision, kind: str, prov: Provenance, hit: RuleHit) -> str:
     """Facts and circumstances, from the decision's explainable parts only (no text, no names)."""
-    acts = ", ".join(dict.fromkeys(a.type.value for a in decision.actions if a.type in RESTRICTING))
+    acts = ", ".join(dict.fromkeys(a.type.value for a in decision.enforcement))
     parts = []
     if decision.decided_by == "automation":
         sigs = sorted({(s.detector, s.category, s.detector_version): s.score
@@ -151,7 +151,7 @@ def statement_for_decision(session: Session, tenant: str, decision: Decision, *,
                            kind: str, content_created: datetime | None, language: str | None,
                            event_type: EventType, reporter: str | None,
                            cfg: AccountabilitySettings) -> tuple[dict[str, Any], Provenance]:
-    types = [a.type for a in decision.actions]
+    types = [a.type for a in decision.enforcement]  # routing and information restrict nothing
     visibility: list[str] = []
     other: list[str] = []
     if ActionType.REMOVE in types:
@@ -212,10 +212,11 @@ def statement_for_decision(session: Session, tenant: str, decision: Decision, *,
 
 
 def restricting_types(decision: Decision) -> set[ActionType]:
-    """The restricting actions a decision took for a harm category. An informational label (e.g.
-    election_information: a link to official voting information) restricts nothing."""
+    """The restricting actions a decision took for a harm category (OutcomeKind.ENFORCEMENT). A
+    review (routing) or an information label (e.g. a link to official voting information)
+    restricts nothing, so it gets no statement and no notice."""
     return {a.type for h in decision.reasons if h.category in CATEGORIES
-            for a in h.actions if a.type in RESTRICTING}
+            for a in h.actions if a.restricts}
 
 
 def is_new_restriction(e: Enforcement) -> bool:

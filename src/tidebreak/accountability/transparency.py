@@ -137,7 +137,7 @@ def _standing(history: list[DecisionRow]) -> DecisionRow | None:
             standing = d
         elif standing is not None and standing.action == "remove":
             continue
-        elif d.action in RESTRICTING:
+        elif d.action in RESTRICTING and d.categories:  # an information label restricts nothing
             standing = d
     return standing
 

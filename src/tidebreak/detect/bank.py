@@ -31,6 +31,7 @@ the similarity as its score (1.0 for exact): policies decide what a match in eac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -57,6 +58,10 @@ NUM_PERM = 128
 SEED = 1
 
 MatchKind = Literal["exact", "near"]
+# Banked categories whose near copies may be refutations (BankDetector._refutations_capped), and
+# the score such a copy is capped at (under the bank detector's own floor of 0.5).
+LIE_CATEGORIES = frozenset({"misinformation", "voting_misinformation"})
+REFUTE_CAP = 0.3
 
 
 def key_hash(norm: NormalisedText | str) -> str:
@@ -281,7 +286,32 @@ class BankDetector:
         return sorted(found.values(), key=lambda m: (-m.similarity, m.entry.entry_id))
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
-        return [[m.to_signal(self.version) for m in self.match(item.norm)] for item in items]
+        out = []
+        for item in items:
+            sigs = [m.to_signal(self.version) for m in self.match(item.norm)]
+            if any(s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
+                   for s in sigs):
+                sigs = self._refutations_capped(item.norm.text, sigs)
+            out.append(sigs)
+        return out
+
+    def _refutations_capped(self, text: str, sigs: list[Signal]) -> list[Signal]:
+        """A post that quotes a banked lie in order to refute it ("That 'Democrats vote Wednesday'
+        post is FALSE") is a near copy of it, not a re-share: where the election-claims model's
+        stance head reads it as refuting, its near matches to banked lies are capped at
+        `REFUTE_CAP`, under every bar of the default policy. An exact copy is never a refutation."""
+        from tidebreak.detect.voting import default_model_dir, get_claims_model
+
+        if not (default_model_dir() / "gate.npz").is_file():
+            return sigs
+        stance = get_claims_model().stance([text])[0]
+        if stance["refuting"] != 1.0:
+            return sigs
+        return [dataclasses.replace(s, score=min(s.score, REFUTE_CAP),
+                                    evidence={**s.evidence, "stance": "refutes",
+                                              "stance_probabilities": stance})
+                if s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
+                else s for s in sigs]
 
 
 # Registered by call rather than as a decorator so type checkers keep BankDetector's own type

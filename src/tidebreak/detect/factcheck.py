@@ -9,18 +9,20 @@ For each item it emits at most one Signal, for its best match over `floor`:
   ("text" | "url"), language, topics, and the match's feature values (`rank_scores`).
 
 Counter-speech. A post that quotes a false claim in order to refute it ("No, you can't vote by
-text - that's a hoax") matches that claim well, but must not be labelled as repeating it. When
-the post carries a refutation cue (`REFUTATION_CUES`: "hoax", "not true", "debunked", "fake",
-"myth", "don't fall for", "fact check", "no, ...", ...) that the matched claim itself does not
-contain (so "COVID is a hoax" repeating the claim "COVID is a hoax" is not counter-speech),
-evidence gets {"stance": "refutes", "refutation_cue": ...} and the score is capped at
-`refute_cap` (0.6: over the policy's review thresholds, under its auto-label and removal ones),
-so such a post goes to human review at most. The cue list is deliberately small and lexical; a
-reviewer, not the cue, makes the final call. A post that links to the fact-check article itself
-(its review URL, not one of the claim's appearances) cites the debunk, which is what counter-speech
-mostly looks like ("PSA: you cannot vote by text <politifact link>"): it is treated the same way,
-with refutation_cue "links to the fact-check" (a link to an appearance is a share of the claim and
-keeps its 1.0).
+text - that's a hoax") matches that claim well, but must not be labelled, demoted or removed for
+repeating it. The stance of a text match comes from the election-claims model's stance head
+(`tidebreak.detect.voting.ClaimsModel.stance`, trained and measured on our own stance set: see
+models/voting/README.md), the same component the voting detector uses: when it reads the post as
+refuting (`tidebreak.detect.voting.refutes`), evidence gets {"stance": "refutes", "stance_probabilities": ...} and
+the score is capped at `refute_cap` (0.1: under every review, label and removal bar of the
+default policy), so the match alone does nothing to the post. A lexical refutation cue
+(`REFUTATION_CUES`: "hoax", "not true", "debunked", ...) that the claim itself does not contain is
+kept as evidence for reviewers (`refutation_cue`), and decides only where the model is not
+installed; "The fake news won't tell you <claim>" carries a cue yet repeats the claim, which the
+cue list cannot tell and the model can. A post that links to the fact-check article itself (its
+review URL, not one of the claim's appearances) cites the debunk ("PSA: you cannot vote by text
+<politifact link>"): it is treated the same way, with refutation_cue "links to the fact-check" (a
+link to an appearance is a share of the claim and keeps its 1.0).
 
 Store. Bound to a store (`bind_store`, called by `runtime.build_detectors`), the detector
 matches against the tenant's imported fact-checks (`tidebreak factcheck import`, table
@@ -92,7 +94,7 @@ class FactCheckDetector:
         path: str | Path | None = None,
         index_dir: str | Path | None = None,
         floor: float = 0.35,
-        refute_cap: float = 0.6,
+        refute_cap: float = 0.1,
         encoder: object | None = None,
         sync_seconds: float = 5.0,
     ) -> None:
@@ -116,6 +118,7 @@ class FactCheckDetector:
         self.version = f"{DETECTOR_VERSION}+{self.index.fingerprint}"
         self._fallback = self.index  # the bundled (or given) set, used while the store is empty
         self._encoder = encoder
+        self._stance_model: Any = None  # tidebreak.detect.voting.ClaimsModel, loaded on first match
         self.engine: Any = None
         self.tenant = "default"
         self.sync_seconds = float(sync_seconds)
@@ -177,6 +180,19 @@ class FactCheckDetector:
 
     # -- detect --------------------------------------------------------------------------------
 
+    def _stance(self, text: str) -> dict[str, float] | None:
+        """The claims model's stance probabilities for a matched post (None: not installed)."""
+        if self._stance_model is False:
+            return None
+        if self._stance_model is None:
+            from tidebreak.detect.voting import default_model_dir, get_claims_model
+
+            if not (default_model_dir() / "gate.npz").is_file():
+                self._stance_model = False
+                return None
+            self._stance_model = get_claims_model()
+        return self._stance_model.stance([text])[0]
+
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         if not items:
             return []
@@ -211,13 +227,22 @@ class FactCheckDetector:
                 evidence["rank_scores"] = dict(m.features)
             if m.same_claim:  # other records of the same claim by the same fact-checker
                 evidence["same_claim"] = list(m.same_claim)
+            refutes = False
             if m.match == "text":
                 cue = refutation_cue(text, fc.claim)
+                stance = self._stance(text)
+                if stance is not None:
+                    evidence["stance_probabilities"] = stance
+                    refutes = stance["refuting"] == 1.0
+                else:  # no stance model installed: the cue decides
+                    refutes = cue is not None
             else:  # a URL match: only a link to the review itself is counter-speech
                 cue = CITES_FACT_CHECK if cites_review(item, fc.url) else None
+                refutes = cue is not None
             if cue is not None:
-                evidence["stance"] = "refutes"
                 evidence["refutation_cue"] = cue
+            if refutes:
+                evidence["stance"] = "refutes"
                 score = min(score, self.refute_cap)
             voting = "voting" in fc.topics and fc.rating in ("false", "misleading")
             out.append([

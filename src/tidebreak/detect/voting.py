@@ -1,39 +1,36 @@
-"""Voting-procedure misinformation that matches no fact-check yet ("voting").
+"""Election claims ("voting"): what kind of claim a post makes about voting, and its stance.
 
-Claims about when, where, how or who may vote: wrong dates ("Democrats vote Wednesday"), methods
-that do not exist ("vote by text"), closed or moved polling places, invented eligibility rules
-("non-citizens get ballots automatically", "unpaid tickets bar you"), ballot-spoiling tricks and
-intimidation at the polls. The fact-check detector catches the known wordings; this one catches
-new wordings of the same few falsehoods.
+The model (`models/voting/`, built by `training/train_voting.py`; card: its README.md) is MiniLM
+fine-tuned on our own labelled posts. For each post it gives:
 
-Two stages:
+- a claim type (`CLASSES`): `false_procedure` (false claims about when, where, how or who may
+  vote, and intimidation at the polls), `accurate_procedure`, `counter_message` (names a falsehood
+  to refute it), `civic` (discussion, opinion, news), `fraud_allegation`, `other`;
+- a stance (`STANCES`): does the post `repeat` a false claim, `refute` one, or neither (`other`)?
+  The fact-check matcher asks the same model (`ClaimsModel.stance`), so refutation is one
+  measured component, not two lists of cue words.
 
-1. Keyword gate (`GATE`): the text must mention voting procedure at all (vote, ballot, poll,
-   election, precinct, registration, absentee, mail-in, caucus, ...). A text that does not
-   scores nothing, without touching the encoder. The gate is there because the head was trained
-   on ~190 sentences that are nearly all about elections: on text about anything else its
-   output is an extrapolation, and a false "voting lie" on a cooking post would be removed at
-   0.88. Cost: a voting lie worded with none of those words is missed (recall, not precision).
-2. A logistic-regression head (`models/voting/head.npz`, fitted by `training/train_voting.py`
-   on our own labelled sentences) over the frozen, shared MiniLM embeddings (`tidebreak.embed`);
-   numpy only at run time. The score is its probability.
+The graph only runs where the topic gate opens: a hashed bag-of-words logistic regression fitted
+with the model (`gate.npz`, dev recall of election posts >= 0.99), or the election keyword list
+(`KEYWORDS`, a floor for recall). Everything else scores nothing and costs microseconds.
 
-It emits one "voting_misinformation" signal per gated item whose score is at least `floor`
-(0.2), which the default policy reviews from 0.40 and removes from 0.88 (`voting-review`,
-`voting-remove`). Evidence: `gate` (the keyword that opened it), `model` (the head's version),
-`match`="classifier" so reviewers can tell it from a fact-check match (no fact-check URL).
-
-Counter-speech ("No, you can't vote by text, it's a scam") reads much like the lie it refutes;
-as in the fact-check detector, a refutation cue (`detect.factcheck.REFUTATION_CUES`) caps the
-score at `refute_cap` (0.6: review at most, never removal) and adds evidence
-{"stance": "refutes", "refutation_cue": ...}.
-Precision and recall on our test split: models/voting/README.md.
+Signals (one per category, only over `floor`):
+- `voting_misinformation`: P(false_procedure). A post the model reads as refuting (`refutes`: both
+  heads agree) is capped at `refute_cap` (0.1), under every review bar: a counter-message is never
+  removed, and never reviewed on the strength of this signal alone.
+- `election_fraud_claim` (an information category): P(fraud_allegation). The default policy
+  answers it with an information label, never a restriction.
+Evidence: `claim_type`, `probabilities`, `stance` (with its probabilities), `model`, and
+`match`="classifier" so reviewers can tell it from a fact-check match.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,16 +38,23 @@ from typing import Any
 import numpy as np
 
 from tidebreak.detect.base import register
-from tidebreak.detect.factcheck import refutation_cue
-from tidebreak.embed.encoder import models_root
+from tidebreak.embed.encoder import _cpu_count, models_root
 from tidebreak.model import Item, Signal
 
 CATEGORY = "voting_misinformation"
+FRAUD_CATEGORY = "election_fraud_claim"
+CLASSES = ("false_procedure", "accurate_procedure", "counter_message", "civic",
+           "fraud_allegation", "other")
+STANCES = ("repeats", "refutes", "other")
+GATE_DIM = 1 << 18
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
-GATE = re.compile(
-    r"\b(vot(e|es|ed|er|ers|ing)|ballots?|polls?|polling|elections?|electoral|precincts?|"
-    r"caucus\w*|absentee|mail[- ]in|drop ?box(es)?|(re-?)?regist(er|ered|ration)|"
-    r"primar(y|ies)|runoff|turnout)\b",
+# A floor under the learned gate: any of these words opens it whatever the gate's score.
+KEYWORDS = re.compile(
+    r"\b(vot(e|es|ed|er|ers|ing|ar|o|os|ación|acion)|ballots?|boletas?|polls?|polling|"
+    r"elections?|electoral|elecci[oó]n(es)?|precincts?|caucus\w*|absentee|mail[- ]in|"
+    r"drop ?box(es)?|(re-?)?regist(er|ered|ration)|primar(y|ies)|runoff|turnout|casillas?|"
+    r"urnas?|certif(y|ied|ication)|canvass\w*|tabulat\w*|poll ?workers?|clerk)\b",
     re.IGNORECASE,
 )
 
@@ -59,69 +63,155 @@ def default_model_dir() -> Path:
     return models_root() / "voting"
 
 
-def gate(text: str) -> str | None:
-    """The first voting keyword in text, else None (see the module docstring)."""
-    m = GATE.search(text)
-    return m.group(0).lower() if m else None
+def gate_features(text: str) -> list[int]:
+    """Hashed, case-folded word unigrams and bigrams (CRC-32: stable across processes)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return sorted({zlib.crc32(g.encode("utf-8")) % GATE_DIM for g in grams})
 
 
-class VotingHead:
-    """sigmoid(x . w + b) over L2-normalised MiniLM embeddings."""
+class TopicGate:
+    """Is a post about elections at all? sigmoid(sum of its features' weights + b) >= threshold."""
 
-    def __init__(self, model_dir: str | Path | None = None) -> None:
+    def __init__(self, idx: np.ndarray, w: np.ndarray, b: float, threshold: float) -> None:
+        self.weights = dict(zip(idx.tolist(), w.astype(float).tolist()))
+        self.b, self.threshold = float(b), float(threshold)
+
+    def score(self, text: str) -> float:
+        z = self.b + sum(self.weights.get(f, 0.0) for f in gate_features(text))
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
+
+    def opens(self, text: str) -> bool:
+        return self.score(text) >= self.threshold or KEYWORDS.search(text) is not None
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class ClaimsModel:
+    """The claim-type and stance model with its gate. `predict` caches by text (a small LRU), so
+    the voting and fact-check detectors scoring the same post share one pass."""
+
+    def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
+                 cache_size: int = 4096) -> None:
+        from tokenizers import Tokenizer
+
+        from tidebreak.embed.runner import GraphRunner
+
         d = Path(model_dir) if model_dir is not None else default_model_dir()
-        with np.load(d / "head.npz") as z:
-            self.w = z["w"].astype(np.float32)
-            self.b = float(z["b"])
         self.meta: dict[str, Any] = json.loads((d / "metadata.json").read_text())
-        self.version = str(self.meta.get("version", "0"))
+        self.version = f"voting-{self.meta.get('version', '0')}"
+        with np.load(d / "gate.npz") as z:
+            self.gate = TopicGate(z["idx"], z["w"], float(z["b"]), float(z["threshold"]))
+        self.tok = Tokenizer.from_file(str(d / self.meta["model"]["tokenizer"]))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length=int(self.meta.get("max_length", 96)))
+        self.runner = GraphRunner(d / self.meta["model"]["file"], threads or _cpu_count())
+        self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        z = X.astype(np.float32) @ self.w + self.b
-        return 1.0 / (1.0 + np.exp(-np.clip(z.astype(np.float64), -40.0, 40.0)))
+    def predict(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(claim-type probabilities, stance probabilities) per text, in CLASSES/STANCES order."""
+        out: list[tuple[np.ndarray, np.ndarray] | None] = []
+        todo: dict[str, list[int]] = {}
+        with self._lock:
+            for i, t in enumerate(texts):
+                hit = self._cache.get(t)
+                if hit is not None:
+                    self._cache.move_to_end(t)
+                else:
+                    todo.setdefault(t, []).append(i)
+                out.append(hit)
+        if todo:
+            keys = list(todo)
+            z = self.runner.run(self.tok.encode_batch(keys), 64)
+            with self._lock:
+                for t, row in zip(keys, z):
+                    res = (_softmax(row[:len(CLASSES)]), _softmax(row[len(CLASSES):]))
+                    for i in todo[t]:
+                        out[i] = res
+                    self._cache[t] = res
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [o for o in out if o is not None]
+
+    def stance(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1} per text (the graph runs, gate
+        or not); `refuting` is `refutes()`'s verdict."""
+        return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s))}
+                for p, s in self.predict(texts)]
+
+
+def refutes(claim: np.ndarray, stance: np.ndarray) -> bool:
+    """The one rule every detector uses to call a post a refutation: the stance head reads it as
+    refuting (P(refutes) >= 0.5) and the claim-type head does not read it as asserting a false
+    claim (P(counter_message) >= P(false_procedure) + P(fraud_allegation)). Both heads must agree
+    because a refutation verdict lets a post through: a lie misread as one would escape."""
+    c = dict(zip(CLASSES, claim.tolist()))
+    return bool(stance[STANCES.index("refutes")] >= 0.5
+                and c["counter_message"] >= c["false_procedure"] + c["fraud_allegation"])
+
+
+_SHARED: dict[str, ClaimsModel] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def get_claims_model(model_dir: str | Path | None = None) -> ClaimsModel:
+    """One model per process and directory (the voting and fact-check detectors share it)."""
+    key = str(Path(model_dir) if model_dir is not None else default_model_dir())
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = ClaimsModel(model_dir)
+        return _SHARED[key]
 
 
 @register("voting")
 class VotingDetector:
     name = "voting"
 
-    def __init__(self, model_dir: str | Path | None = None, *, encoder: Any = None,
-                 floor: float = 0.2, refute_cap: float = 0.6) -> None:
-        self.head = VotingHead(model_dir)
-        self._encoder = encoder
+    def __init__(self, model_dir: str | Path | None = None, *, floor: float = 0.05,
+                 refute_cap: float = 0.1) -> None:
+        self.model_dir = model_dir
         self.floor = float(floor)
         self.refute_cap = float(refute_cap)
-        self.version = f"voting-{self.head.version}"
+        self._model: ClaimsModel | None = None
+        meta = json.loads(((Path(model_dir) if model_dir else default_model_dir())
+                           / "metadata.json").read_text())
+        self.version = f"voting-{meta.get('version', '0')}"
 
     @property
-    def encoder(self) -> Any:
-        if self._encoder is None:  # loaded on first use: gated-out batches never need it
-            from tidebreak.embed import get_encoder
-
-            self._encoder = get_encoder()
-        return self._encoder
-
-    def scores(self, texts: Sequence[str]) -> list[tuple[float, str | None]]:
-        """(probability, gate keyword) per text; 0.0 and None where the gate is closed."""
-        keys = [gate(t) for t in texts]
-        out: list[tuple[float, str | None]] = [(0.0, k) for k in keys]
-        open_ = [i for i, k in enumerate(keys) if k is not None]
-        if open_:
-            probs = self.head(self.encoder.encode([texts[i] for i in open_]))
-            for i, p in zip(open_, probs):
-                out[i] = (float(p), keys[i])
-        return out
+    def model(self) -> ClaimsModel:
+        if self._model is None:  # loaded on first use: gated-out batches never need it
+            self._model = get_claims_model(self.model_dir)
+        return self._model
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
-        res: list[list[Signal]] = []
-        for it, (p, key) in zip(items, self.scores([it.content.text for it in items])):
-            if key is None or p < self.floor:
-                res.append([])
-                continue
-            evidence: dict[str, Any] = {"gate": key, "model": self.version, "match": "classifier"}
-            cue = refutation_cue(it.content.text, "")
-            if cue is not None:
-                evidence.update(stance="refutes", refutation_cue=cue)
-                p = min(p, self.refute_cap)
-            res.append([Signal(self.name, CATEGORY, p, evidence, self.version)])
+        res: list[list[Signal]] = [[] for _ in items]
+        texts = [it.norm.text for it in items]
+        gate = self.model.gate
+        open_ = [i for i, t in enumerate(texts) if t.strip() and gate.opens(t)]
+        if not open_:
+            return res
+        for i, (p, s) in zip(open_, self.model.predict([texts[i] for i in open_])):
+            claim_type = CLASSES[int(p.argmax())]
+            refuting = refutes(p, s)
+            # `stance` is the verdict policies read: "refutes" only when both heads agree
+            stance = "refutes" if refuting else (
+                "repeats" if claim_type in ("false_procedure", "fraud_allegation") else "other")
+            evidence: dict[str, Any] = {
+                "claim_type": claim_type,
+                "probabilities": dict(zip(CLASSES, p.round(4).tolist())),
+                "stance": stance, "stance_probabilities": dict(zip(STANCES, s.round(4).tolist())),
+                "model": self.version, "match": "classifier"}
+            false = float(p[CLASSES.index("false_procedure")])
+            if refuting:
+                false = min(false, self.refute_cap)
+            if false >= self.floor:
+                res[i].append(Signal(self.name, CATEGORY, false, evidence, self.version))
+            fraud = float(p[CLASSES.index("fraud_allegation")])
+            if fraud >= self.floor:
+                res[i].append(Signal(self.name, FRAUD_CATEGORY, fraud, evidence, self.version))
         return res

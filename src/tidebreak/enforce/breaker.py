@@ -237,7 +237,8 @@ def check(s: Session, tenant: str, row: ContentRow, rates: tuple[float, float],
 
 def _fact_checked(payload: dict[str, Any]) -> bool:
     return any(h.get("category") in FACT_CHECK_CATEGORIES
-               and any(a.get("type") == ActionType.LABEL.value for a in h.get("actions", []))
+               and any(a.get("type") == ActionType.LABEL.value
+                       and a.get("outcome") != "information" for a in h.get("actions", []))
                for h in payload.get("reasons", []))
 
 

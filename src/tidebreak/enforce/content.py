@@ -35,7 +35,9 @@ def apply_to_content(row: ContentRow, decision: Decision, event_type: EventType)
     for a in decision.actions:
         if a.type == ActionType.REDUCE and a.factor is not None:
             reach = min(reach, a.factor)
+    # Information labels are shown like any label but restrict nothing: they leave the state alone.
     labels = [a.label for a in decision.actions if a.type == ActionType.LABEL and a.label]
+    restricting_labels = [a for a in decision.actions if a.type == ActionType.LABEL and a.restricts]
     warnings = [a.label or "sensitive content" for a in decision.actions if a.type == ActionType.WARN]
     row.reach = reach
     row.labels = labels
@@ -44,7 +46,7 @@ def apply_to_content(row: ContentRow, decision: Decision, event_type: EventType)
         row.state = ContentState.WARNING.value
     elif reach < 1.0:
         row.state = ContentState.REDUCED.value
-    elif labels:
+    elif restricting_labels:
         row.state = ContentState.LABELLED.value
     elif ActionType.REVIEW in types:
         row.state = ContentState.PENDING_REVIEW.value

@@ -3,8 +3,8 @@
 Everything here is read from state the decisions left behind, so the answer for 500 ids costs a
 handful of indexed queries and no policy evaluation:
 
-  content   state (removed/deleted 0; reduced: its factor; labelled, warning or pending review:
-            not recommended), the author's live penalties (suspended or banned 0; a limited
+  content   state (removed/deleted 0; reduced: its factor; fact-check labelled or warning: not
+            recommended; pending review restricts nothing), the author's live penalties (suspended or banned 0; a limited
             step's reach; `group_posting` / `ads` limits stop posts in groups / ads), the group's
             standing (not_recommended, reduced with the group's factor, shutdown/removed 0), and
             a tripped circuit breaker (capped, not recommended).
@@ -42,9 +42,11 @@ STATE_EFFECT: dict[str, tuple[float, bool, str]] = {
     "removed": (0.0, False, "removed"),
     "deleted": (0.0, False, "deleted by its author"),
     "reduced": (1.0, False, "reduced by decision"),
-    "labelled": (1.0, False, "carries a fact-check or context label"),
+    "labelled": (1.0, False, "carries a fact-check label"),
     "warning": (1.0, False, "behind a warning screen"),
-    "pending_review": (1.0, False, "waiting for human review"),
+    # "pending_review" restricts nothing: a suspicion routes to a person and counts against no
+    # one. A rule that holds an item back while it waits says so with an enforcing action (e.g.
+    # `reduce`), which gets its statement of reasons and is lifted when a reviewer approves.
 }
 
 

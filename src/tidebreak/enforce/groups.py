@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from tidebreak import ledger
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware, impose, sync_status
-from tidebreak.model import ActionType, EventType
+from tidebreak.model import NON_VIOLATION_CATEGORIES, EventType
 from tidebreak.policy.sections import STAGE_ORDER, STAGES, GroupConfig
 from tidebreak.store.schema import (
     GroupDeterminationRow,
@@ -82,9 +82,10 @@ def record_post(e: Enforcement) -> GroupPostRow:
     if e.event.type == EventType.REPORT and not d.actions:
         return gp  # a report that changed nothing leaves the standing determination
     gp.decision_id = d.id
-    visible_hits = [h for h in d.reasons if any(a.type in (ActionType.REMOVE, ActionType.REDUCE,
-                                                            ActionType.LABEL, ActionType.WARN)
-                                                for a in h.actions)]
+    # Determinations only (OutcomeKind.ENFORCEMENT, automated or a reviewer's): a pending review
+    # or an information label says nothing against the group.
+    visible_hits = [h for h in d.reasons
+                    if h.enforces and h.category not in NON_VIOLATION_CATEGORIES]
     if row.state in ("removed", "reduced", "labelled", "warning") and visible_hits:
         worst = max(visible_hits, key=lambda h: SEVERITY_RANK.get(h.severity, 1))
         gp.violating, gp.category, gp.severity = True, worst.category, worst.severity

@@ -120,7 +120,7 @@ def _notify(engine: object, tenant: str, run_id: str, outcome: Outcome, imported
             now: datetime) -> bool:
     """One ledger notice per actioned post listing who shared it before its fact-check."""
     d = outcome.decision
-    if not ({a.type for a in d.actions} & ACTED) or not (set(d.categories) & set(CATEGORIES)):
+    if not ({a.type for a in d.enforcement} & ACTED) or not (set(d.categories) & set(CATEGORIES)):
         return False
     subject = f"fcnotice:{run_id}:{d.content_id}"
     with Session(engine) as s, s.begin():  # type: ignore[arg-type]
@@ -205,7 +205,7 @@ def continue_run(engine: object, pipeline: Pipeline, run_id: str, *, chunk: int 
         n_acted = 0
         for res in pipeline.process_batch(events) if events else []:
             if isinstance(res, Outcome):
-                if {a.type for a in res.decision.actions} & ACTED:
+                if {a.type for a in res.decision.enforcement} & ACTED:
                     n_acted += 1
                 notices += _notify(engine, tenant, run_id, res, imported, t)
         cursor = rows[-1].id

@@ -35,12 +35,14 @@ from tidebreak.model import Action, ActionType, Content, ContentKind, RuleHit
 from tidebreak.policy import Policy, compile_condition
 from tidebreak.store.schema import DecisionRow, ElectionRow, ReviewTaskRow
 
-# The category of the information label. Deliberately not registered in model.CATEGORIES: it is
-# context, not a harm (no rule may remove for it, no strike follows from it).
+# The category of the information label (model.INFORMATION_CATEGORIES). Deliberately not
+# registered in model.CATEGORIES: it is context, not a harm (no rule may remove for it, no strike,
+# statement or group-health count follows from it).
 INFO_CATEGORY = "election_information"
 
 # Lower bars for voting-procedure claims while an election is on.
-DEFAULT_TIGHTENING: dict[str, float] = {"voting_review": 0.25, "voting_remove": 0.75,
+DEFAULT_TIGHTENING: dict[str, float] = {"voting_review": 0.25, "voting_remove": 0.45,
+                                        "voting_match_remove": 0.75,
                                         "ad_voting_reject": 0.20}
 VERSION_SUFFIX = "+election"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -237,7 +239,7 @@ def election_adjuster(a: Any) -> tuple[RuleHit, ...]:
         label = f"Official voting information for {e.name}: {e.info_links[0]}"
         hits.append(RuleHit(
             rule_id=f"election:{e.id}:info", category=INFO_CATEGORY,
-            actions=(Action(ActionType.LABEL, label=label),),
+            actions=(Action(ActionType.LABEL, label=label, info=True),),
             ground=f"Election integrity: authoritative information during {e.name} "
                    f"({e.jurisdiction})",
             notice="We added a link to official information about voting in this election.",

@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from tidebreak import ledger
 from tidebreak.governance.errors import GovernanceError, NotFound
+from tidebreak.model import NON_VIOLATION_CATEGORIES
 from tidebreak.store.schema import AppealRow, ContentRow, DecisionRow
 
 RESTRICTING = ("remove", "reduce", "label", "warn")
-NOT_ENFORCEMENT = frozenset({"election_information"})
 GAP_BOUND = 0.05  # five percentage points
 MIN_N = 5
 UNKNOWN = "unknown"
@@ -54,8 +54,9 @@ class ItemFacts:
 
 
 def is_enforcement(action: str, categories: Iterable[str]) -> bool:
-    cats = set(categories)
-    return action in RESTRICTING and bool(cats - NOT_ENFORCEMENT)
+    """A decision's `categories` are the violations it found (an information label or a review
+    finds none), so a restricting action with a category is enforcement."""
+    return action in RESTRICTING and bool(set(categories) - NON_VIOLATION_CATEGORIES)
 
 
 def _rate(k: int, n: int) -> float | None:

@@ -29,7 +29,7 @@ from tidebreak import ledger
 from tidebreak.auth.roles import allowed
 from tidebreak.governance import impact
 from tidebreak.governance.errors import Conflict, Forbidden, GovernanceError, NotFound
-from tidebreak.model import ContentKind, Context, Signal, strongest
+from tidebreak.model import ContentKind, Context, Signal, strongest, violation_categories
 from tidebreak.policy import (
     Policy,
     PolicyFileError,
@@ -301,8 +301,7 @@ def backtest(policy: Policy, samples: list[dict[str, Any]]) -> dict[str, Any]:
             surface = ContentKind.POST
         hits = policy.evaluate(x["signals"], Context(surface=surface)).hits
         acts = [a for h in hits for a in h.actions if a.type.value != "none"]
-        cats = tuple(dict.fromkeys(h.category for h in hits
-                                   if any(a.type.value != "none" for a in h.actions)))
+        cats = violation_categories(hits)
         action = strongest(acts).value
         actions[x["id"]] = (action, cats)
         enforced = impact.is_enforcement(action, cats)

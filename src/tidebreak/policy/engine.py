@@ -12,6 +12,8 @@ later shadow rules, because shadow rules must never change what is enforced.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 from dataclasses import dataclass
@@ -113,8 +115,7 @@ class ActionSpec:
     def build(self, values: Mapping[str, object]) -> Action:
         if self.template is None or self.template.static:
             return self.action
-        return Action(self.action.type, self.action.factor, self.template.render(values),
-                      self.action.queue, self.action.priority)
+        return dataclasses.replace(self.action, label=self.template.render(values))
 
 
 @dataclass(frozen=True, slots=True)

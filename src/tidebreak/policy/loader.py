@@ -36,7 +36,14 @@ from typing import Any
 
 import yaml
 
-from tidebreak.model import CATEGORIES, ROUTING_CATEGORIES, Action, ActionType, ContentKind
+from tidebreak.model import (
+    CATEGORIES,
+    INFORMATION_CATEGORIES,
+    ROUTING_CATEGORIES,
+    Action,
+    ActionType,
+    ContentKind,
+)
 from tidebreak.policy.engine import (EVIDENCE_PLACEHOLDERS, MODES, RULE_PLACEHOLDERS, SEVERITIES,
                                      ActionSpec, Policy, Rule, Template)
 from tidebreak.policy.expr import Condition, ConditionError, compile_condition
@@ -54,8 +61,6 @@ RULE_KEYS = ("id", "category", "severity", "description", "when", "actions", "gr
 RULE_REQUIRED = ("id", "category", "severity", "when", "actions", "ground")
 # Review priority when a rule says just `review`: lower is more urgent.
 DEFAULT_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-# Actions the user sees the effect of must come with a notice (statement of reasons).
-_VISIBLE = {ActionType.REMOVE, ActionType.REDUCE, ActionType.LABEL, ActionType.WARN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,10 +316,24 @@ class _Checker:
             text = self.nonempty(v, "notice")
             if text is not None:
                 notice = self._template(v, text, "notice", reads_signals)
-        elif any(a.action.type in _VISIBLE for a in actions):
-            shown = sorted({a.action.type.value for a in actions if a.action.type in _VISIBLE})
+        elif any(a.action.restricts for a in actions):
+            shown = sorted({a.action.type.value for a in actions if a.action.restricts})
             self.err(node, f"missing required key 'notice' (the user must be told why: "
                            f"{', '.join(shown)})")
+        # The three kinds of outcome (tidebreak.model.OutcomeKind) stay apart: a rule that only
+        # routes (review) or informs (an info label) is a suspicion or context, not a finding, so
+        # it may neither notify the author nor strike them.
+        if (actions and len(self.errors) == n_errors
+                and not any(a.action.restricts for a in actions)):
+            kinds = "only informs" if all(a.action.info for a in actions
+                                          if a.action.type != ActionType.NONE) else "only routes"
+            if "notice" in m:
+                self.err(m["notice"][0], f"'notice' on a rule that {kinds}: the author is told "
+                         "only of a restriction (remove, reduce, label, warn); drop the notice or "
+                         "make the rule restrict")
+            if strike:
+                self.err(m["strike"][0], f"'strike' on a rule that {kinds}: only a restriction "
+                         "(remove, reduce, label, warn) may count against the author")
         if len(self.errors) > n_errors or None in (rid, category, severity, ground, condition):
             return None
         assert rid and category and severity and ground and condition
@@ -389,29 +408,34 @@ class _Checker:
             self.err(node, "actions must be a non-empty list, e.g. [remove] or [{reduce: 0.3}]")
             return []
         out: list[ActionSpec] = []
-        seen: dict[ActionType, Node] = {}
+        seen: dict[tuple[ActionType, bool], Node] = {}
         for item in node.value:
             spec = self._action(item, category, severity, reads_signals)
             if spec is None:
                 continue
-            t = spec.action.type
-            if t in seen:
-                self.err(item, f"action '{t.value}' appears twice")
+            t, info = spec.action.type, spec.action.info
+            name = "info" if info else t.value
+            if (t, info) in seen:
+                self.err(item, f"action '{name}' appears twice")
                 continue
-            seen[t] = item
+            seen[(t, info)] = item
             if category in ROUTING_CATEGORIES and t not in (ActionType.REVIEW, ActionType.NONE):
                 self.err(item, f"category '{category}' only routes items: its rules may review "
-                               f"or do nothing, not '{t.value}'")
+                               f"or do nothing, not '{name}'")
+                continue
+            if category in INFORMATION_CATEGORIES and not (info or t == ActionType.NONE):
+                self.err(item, f"category '{category}' is information, not a violation: its "
+                               f"rules may add an info label or do nothing, not '{name}'")
                 continue
             out.append(spec)
-        if ActionType.NONE in seen and len(node.value) > 1:
-            self.err(seen[ActionType.NONE], "'none' cannot be combined with other actions")
+        if (ActionType.NONE, False) in seen and len(node.value) > 1:
+            self.err(seen[(ActionType.NONE, False)], "'none' cannot be combined with other actions")
         return out
 
     def _action(self, node: Node, category: str | None, severity: str | None,
                 reads_signals: bool) -> ActionSpec | None:
-        forms = "remove, warn, review, none, {reduce: 0.3}, {label: text}, {warn: text} or " \
-                "{review: {queue: name, priority: 1}}"
+        forms = "remove, warn, review, none, {reduce: 0.3}, {label: text}, {info: text}, " \
+                "{warn: text} or {review: {queue: name, priority: 1}}"
         default_review = Action(ActionType.REVIEW, queue=category or "general",
                                 priority=DEFAULT_PRIORITY.get(severity or "", 2))
         if isinstance(node, yaml.ScalarNode):
@@ -420,8 +444,8 @@ class _Checker:
                       "warn": Action(ActionType.WARN), "review": default_review}
             if word in simple:
                 return ActionSpec(simple[word])
-            if word in ("reduce", "label"):
-                example = "{reduce: 0.3}" if word == "reduce" else '{label: "text"}'
+            if word in ("reduce", "label", "info"):
+                example = "{reduce: 0.3}" if word == "reduce" else f'{{{word}: "text"}}'
                 self.err(node, f"'{word}' needs a value, e.g. {example}")
                 return None
             self.err(node, f"unknown action '{word}' (allowed: {forms})")
@@ -440,13 +464,14 @@ class _Checker:
                             "it multiplies reach")
                 return None
             return ActionSpec(Action(ActionType.REDUCE, factor=float(f)))
-        if kind in ("label", "warn"):
+        if kind in ("label", "warn", "info"):
             text = self.nonempty(v, f"the {kind} text")
             if text is None:
                 return None
             tmpl = self._template(v, text, f"{kind} text", reads_signals)
-            t = ActionType.LABEL if kind == "label" else ActionType.WARN
-            return ActionSpec(Action(t, label=text if tmpl.static else None), tmpl)
+            t = ActionType.WARN if kind == "warn" else ActionType.LABEL
+            return ActionSpec(Action(t, label=text if tmpl.static else None, info=kind == "info"),
+                              tmpl)
         if kind == "review":
             return self._review(v, default_review)
         self.err(k, f"unknown action '{kind}' (allowed: {forms})")

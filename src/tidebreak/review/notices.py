@@ -24,7 +24,11 @@ def notice(session: Session, tenant: str, content_id: str) -> dict[str, Any]:
     if row is None or decision is None:
         raise NotFound(f"no decision for content {content_id!r}")
     d = decision.payload
-    acted = [h for h in d["reasons"] if any(a["type"] != "none" for a in h["actions"])]
+    # The author is told of restrictions only: a pending review or an information label is not a
+    # finding against them (tidebreak.model.OutcomeKind).
+    acted = [h for h in d["reasons"] if any(a.get("outcome", "enforcement") == "enforcement"
+                                            and a["type"] not in ("none", "review")
+                                            for a in h["actions"])]
     appeals = session.execute(select(AppealRow).where(
         AppealRow.tenant == tenant, AppealRow.content_id == content_id)
         .order_by(AppealRow.id)).scalars().all()
@@ -39,7 +43,7 @@ def notice(session: Session, tenant: str, content_id: str) -> dict[str, Any]:
         "automated": d["decided_by"] == "automation",
         "decided_by": "automated system" if d["decided_by"] == "automation" else "a reviewer",
         "decided_at": d["created_at"],
-        "appealable": d["action"] not in ("none", "review") and not appealed,
+        "appealable": bool(acted) and not appealed,
         "how_to_appeal": HOW_TO_APPEAL,
         "appeals": [appeal_dict(a) for a in appeals],
     }

@@ -19,7 +19,8 @@ def _signal(d: dict[str, Any]) -> Signal:
 
 def _action(d: dict[str, Any]) -> Action:
     return Action(type=ActionType(d["type"]), factor=d.get("factor"), label=d.get("label"),
-                  queue=d.get("queue"), priority=d.get("priority"))
+                  queue=d.get("queue"), priority=d.get("priority"),
+                  info=d.get("outcome") == "information")
 
 
 def _hit(d: dict[str, Any]) -> RuleHit:
