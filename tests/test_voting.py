@@ -107,3 +107,33 @@ def test_fraud_allegations_get_an_information_label_and_no_category(engine, cloc
     assert "election-fraud-claim-info" in d.rules
     assert d.categories == () and d.outcome == "information"
     assert any(s.category == FRAUD_CATEGORY for s in d.signals)
+
+
+def test_a_refutation_of_a_fact_checked_or_banked_lie_is_not_labelled(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import Session
+
+    from tidebreak.store.bank import add_entry
+
+    lie = ("Democrats vote on Wednesday November 6 this year and Republicans vote on Tuesday "
+           "November 5, to keep the lines short. Share this with everyone!")
+    with Session(engine) as s, s.begin():
+        add_entry(s, tenant="default", text=lie, bank="reviewed-removals",
+                  category="voting_misinformation", added_by="reviewer:r1", now=clock())
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["bank", "factcheck", "voting"])
+    # a copy of the banked lie is removed ...
+    d = p.process(parse_event({"id": "b1", "author": "u1", "text": lie})).decision
+    assert d.action == ActionType.REMOVE
+    # ... a post quoting it in order to refute it is left alone, and says why
+    refutation = (f'Stop sharing this: "{lie}" It is FALSE. Everyone votes on Tuesday November 5, '
+                  "whatever your party.")
+    d = p.process(parse_event({"id": "b2", "author": "u2", "text": refutation})).decision
+    assert d.action == ActionType.NONE and d.categories == ()
+    bank = [s for s in d.signals if s.detector == "bank"]
+    assert bank and all(s.evidence["stance"] == "refutes" and s.score <= 0.3 for s in bank)
+    # the same for a post that matches a fact-checked claim (vote by text) to refute it
+    d = p.process(parse_event({"id": "f1", "author": "u3", "text":
+                               "No, you cannot vote by texting your candidate's name to a short "
+                               "code. That text is a scam. Vote in person or by mail."})).decision
+    assert d.action == ActionType.NONE and d.categories == ()
+    fc = [s for s in d.signals if s.detector == "factcheck"]
+    assert fc and fc[0].evidence["stance"] == "refutes" and fc[0].score <= 0.1

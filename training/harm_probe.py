@@ -25,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PROBE = HERE / "data" / "probe_v2.jsonl"
+# 80 threats against election workers and 80 hard negatives, written apart before harm-v0.9
+PROBE_ELECTION = HERE / "data" / "probe_election.jsonl"
 
 
 def load(path: Path = PROBE) -> list[dict]:

@@ -60,19 +60,24 @@ def seed_factchecks(engine: Engine, tenant: str, now: datetime) -> int:
     return len(res.added)
 
 
-def _against_labels(acted: dict[str, set[str]]) -> Table:
-    """How the decisions compare with the hand labels bundled with the sample."""
+def _against_labels(acted: dict[str, set[str]], reviewed: set[str]) -> Table:
+    """How the decisions compare with the hand labels bundled with the sample. `acted`: items
+    with an enforcement outcome (a determination); `reviewed`: items only sent to a person."""
     labels = {x["id"]: set(x["expected"]) for x in _jsonl("sample_labels.jsonl")}
-    t = Table("hand label", "items", "actioned", "share", title="Against the sample's hand labels")
+    t = Table("hand label", "items", "actioned", "share", "only sent to review",
+              title="Against the sample's hand labels")
     cats = sorted({c for v in labels.values() for c in v})
     for cat in cats:
         ids = [i for i, v in labels.items() if cat in v]
         hit = sum(1 for i in ids if i in acted)
-        t.add_row(cat, str(len(ids)), str(hit), f"{hit / len(ids):.0%}" if ids else "-")
+        routed = sum(1 for i in ids if i in reviewed and i not in acted)
+        t.add_row(cat, str(len(ids)), str(hit), f"{hit / len(ids):.0%}" if ids else "-",
+                  str(routed))
     benign = [i for i, v in labels.items() if not v]
     fp = sum(1 for i in benign if i in acted)
+    routed = sum(1 for i in benign if i in reviewed and i not in acted)
     t.add_row("benign (actioned = false positive)", str(len(benign)), str(fp),
-              f"{fp / len(benign):.0%}" if benign else "-")
+              f"{fp / len(benign):.0%}" if benign else "-", str(routed))
     return t
 
 
@@ -177,7 +182,8 @@ def fact_check_story(engine: Engine, pipeline: Pipeline, tenant: str, console: C
     found = rows([d["content_id"] for d in redecided])
     for d in redecided:
         if d["action"] != "none":
-            acted.setdefault(d["content_id"], set()).update(d["categories"] or ["review"])
+            if d["categories"]:  # a determination, not a review or an information label
+                acted.setdefault(d["content_id"], set()).update(d["categories"])
             _explain(console, d, found.get(d["content_id"]))
     for n in notices:
         if n.get("run_id") in run_ids:
@@ -227,15 +233,18 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
     by_kind: Counter[str] = Counter()
     errors = [r for r in results if isinstance(r, PipelineError)]
     acted: dict[str, set[str]] = {}
+    reviewed: set[str] = set()
     for ev, r in zip(events, results):
         if isinstance(r, Outcome) and not r.duplicate:
             by_action[r.decision.action.value] += 1
             by_kind[f"{ev.type.value}/{ev.content.kind.value}"] += 1
             by_rule.update(r.decision.rules)
-        # an election-information label alone is context, not an action against the post
-        if (isinstance(r, Outcome) and r.decision.action.value != "none"
-                and not all(rule.startswith("election:") for rule in r.decision.rules)):
-            acted.setdefault(ev.content.id, set()).update(r.decision.categories or {"review"})
+        # only a determination acts against a post: a review is a suspicion, an information
+        # label context (tidebreak.model.OutcomeKind)
+        if isinstance(r, Outcome) and r.decision.categories:
+            acted.setdefault(ev.content.id, set()).update(r.decision.categories)
+        elif isinstance(r, Outcome) and r.decision.outcome == "routing":
+            reviewed.add(ev.content.id)
 
     console.print(f"[bold]tidebreak demo[/]: {banked} bank entries and {seeded} fact-checks "
                   f"seeded, {len(events)} events in {elapsed:.1f}s "
@@ -255,7 +264,7 @@ def run_demo(engine: Engine, settings: Settings, console: Console) -> dict[str, 
         for cid, cats in fact_check_story(engine, pipeline, tenant, console, decided,
                                           since_days).items():
             acted.setdefault(cid, set()).update(cats)
-    console.print(_against_labels(acted))
+    console.print(_against_labels(acted, reviewed))
     from tidebreak.governance.elections import dashboard
 
     dash = dashboard(engine, tenant, election_id, datetime.now(timezone.utc))
