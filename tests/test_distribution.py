@@ -12,7 +12,7 @@ from tidebreak.auth import create_key
 from tidebreak.config import Settings
 from tidebreak.ingest import parse_event
 from tidebreak.model import Action, ActionType
-from tidebreak.store.schema import ContentRow, EngagementSampleRow, ReviewTaskRow
+from tidebreak.store.schema import ContentRow, EngagementSampleRow, ReviewTaskRow, StatementRow
 
 from .reach_helpers import ledger_kinds, reach_pipeline
 from .test_pipeline import counts
@@ -74,6 +74,12 @@ def test_a_risky_item_spreading_fast_trips_the_breaker_until_a_reviewer_looks(ap
     with Session(engine) as s:  # in the queue for viral items, as a critical task
         task = s.execute(select(ReviewTaskRow).where(ReviewTaskRow.content_id == "rumour")).scalar_one()
         assert (task.queue, task.severity, task.status) == ("viral", 4.0, "open")
+        # holding it back is a restriction, so it has its statement of reasons (the review beside
+        # it is the routing); the decision itself only routed, and had none
+        [stmt] = s.execute(select(StatementRow).where(StatementRow.subject_id == "rumour")).scalars()
+        assert stmt.action == "content_capped" and stmt.subject_type == "content"
+        assert stmt.statement["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_DEMOTED"]
+        assert stmt.statement["content_type"] == ["CONTENT_TYPE_TEXT"]
     # A reviewer finds nothing wrong: the breaker releases and the item travels freely again.
     pipelines["default"].decide_by_human("rumour", reviewer="r1", actions=[Action(ActionType.NONE)],
                                          category="misinformation", ground="CS 4.1: not a claim")

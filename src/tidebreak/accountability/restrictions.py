@@ -57,7 +57,23 @@ def statement_for_stage(s: Session, tenant: str, det, now: datetime) -> None:  #
         decided_by=det.decided_by or "automation", facts=facts), now)
 
 
+def statement_for_trip(s: Session, tenant: str, b, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    reasons = b.reasons or {}
+    risky = reasons.get("risk_signals") or {}
+    category = max(risky, key=risky.get) if risky else "misinformation"
+    facts = (f"The item was spreading fast ({reasons.get('shares_per_hour')} shares/h, "
+             f"{reasons.get('views_per_hour')} views/h) while unreviewed, with automated risk "
+             f"scores {risky}; its reach is capped at {b.cap} until a person has looked.")
+    record_restriction(s, tenant, Restriction(
+        decision_id=f"breaker-{b.id}", subject_type="content", subject_id=b.content_id,
+        kind="content_capped", category=category, ground=reasons.get("ground") or "breaker",
+        explanation="This item is spreading quickly and may break our rules, so we are showing it "
+                    "to fewer people until a reviewer has checked it.",
+        decided_by="automation", facts=facts), now)
+
+
 def register() -> None:
+    from tidebreak.enforce.breaker import TRIP_LISTENERS
     from tidebreak.enforce.groups import STAGE_LISTENERS
     from tidebreak.enforce.penalties import PENALTY_LISTENERS
 
@@ -65,3 +81,5 @@ def register() -> None:
         PENALTY_LISTENERS.append(statement_for_penalty)
     if statement_for_stage not in STAGE_LISTENERS:
         STAGE_LISTENERS.append(statement_for_stage)
+    if statement_for_trip not in TRIP_LISTENERS:
+        TRIP_LISTENERS.append(statement_for_trip)

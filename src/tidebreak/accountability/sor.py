@@ -288,6 +288,8 @@ RESTRICTION_KINDS: dict[str, dict[str, str]] = {
     "group_reduced": {"decision_visibility": "DECISION_VISIBILITY_CONTENT_DEMOTED"},
     "group_suspended": {"decision_provision": "DECISION_PROVISION_PARTIAL_SUSPENSION"},
     "group_shut_down": {"decision_provision": "DECISION_PROVISION_PARTIAL_TERMINATION"},
+    # a content item held back by the virality circuit breaker until a person has looked
+    "content_capped": {"decision_visibility": "DECISION_VISIBILITY_CONTENT_DEMOTED"},
 }
 _END_FIELD = {"decision_account": "end_date_account_restriction",
               "decision_provision": "end_date_service_restriction",
@@ -301,7 +303,7 @@ class Restriction:
     health), described without personal data."""
 
     decision_id: str
-    subject_type: str  # account | group
+    subject_type: str  # account | group | content (a restriction outside a decision: the breaker)
     subject_id: str
     kind: str  # a key of RESTRICTION_KINDS
     category: str
@@ -321,8 +323,9 @@ def record_restriction(session: Session, tenant: str, r: Restriction, now: datet
     from tidebreak.accountability.notices import notice_for_restriction
 
     cfg = cfg or AccountabilitySettings.from_env()
-    if r.subject_type not in ("account", "group"):
-        raise InvalidDecision(f"subject_type must be account or group, got {r.subject_type!r}")
+    if r.subject_type not in ("account", "group", "content"):
+        raise InvalidDecision(f"subject_type must be account, group or content, got "
+                              f"{r.subject_type!r}")
     if r.kind not in RESTRICTION_KINDS:
         raise InvalidDecision(f"unknown restriction {r.kind!r}; known: "
                               f"{', '.join(RESTRICTION_KINDS)}")
@@ -333,8 +336,9 @@ def record_restriction(session: Session, tenant: str, r: Restriction, now: datet
         "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
         "incompatible_content_ground": r.ground[:500],
         "incompatible_content_explanation": r.explanation[:2000],
-        "content_type": ["CONTENT_TYPE_OTHER"],
-        "content_type_other": "Account" if r.subject_type == "account" else "Group",
+        **({"content_type": ["CONTENT_TYPE_TEXT"]} if r.subject_type == "content" else
+           {"content_type": ["CONTENT_TYPE_OTHER"],
+            "content_type_other": "Account" if r.subject_type == "account" else "Group"}),
         "category": dsa.category,
         "category_specification": list(dsa.keywords),
         "territorial_scope": list(cfg.territorial_scope),

@@ -16,6 +16,7 @@ someone has looked, which is what the breaker waits for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,11 @@ class EngagementResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"applied": len(self.applied), "rejected": self.rejected, "tripped": self.tripped}
+
+
+# Called in the trip's transaction with (session, tenant, BreakerRow, now): the statement of
+# reasons for the restriction (registered by tidebreak.accountability.restrictions).
+TRIP_LISTENERS: list[Callable[[Session, str, BreakerRow, datetime], None]] = []
 
 
 def parse_engagement(obj: Any, *, now: datetime) -> list[EngagementUpdate]:
@@ -232,6 +238,11 @@ def check(s: Session, tenant: str, row: ContentRow, rates: tuple[float, float],
               "unreviewed", now=now, severity="critical", score=max(risky.values()))
     ledger.append(s, tenant=tenant, kind="breaker.trip", subject=row.id, actor="automation",
                   payload=reasons, at=now)
+    # Holding an item back is a restriction (enforcement), so it gets its statement of reasons
+    # (tidebreak.accountability.restrictions); the review task is the routing beside it.
+    s.flush()
+    for listener in TRIP_LISTENERS:
+        listener(s, tenant, b, now)
     return b
 
 
