@@ -293,7 +293,10 @@ TEST_ELECTION = {
 def test_election_mode_tightens_and_relaxes_at_its_dates(engine, clock) -> None:  # type: ignore[no-untyped-def]
     elections.create(engine, "default", TEST_ELECTION, by="pat", now=clock())
     p = make(engine, clock)
-    claim = "Polling places close at 5pm, vote early [voting_misinformation=0.27]"
+    # a score between the election's tightened review bar and the everyday one
+    between = round((elections.DEFAULT_TIGHTENING["voting_review"]
+                     + load_default_policy().thresholds["voting_review"]) / 2, 4)
+    claim = f"Polling places close at 5pm, vote early [voting_misinformation={between}]"
     before = p.process(post("c1", claim)).decision  # 3 Nov: before the window
     assert before.action == ActionType.NONE
     clock.now = datetime(2026, 11, 17, 9, tzinfo=timezone.utc)  # election day
