@@ -85,6 +85,11 @@ class TopicGate:
         return self.score(text) >= self.threshold or KEYWORDS.search(text) is not None
 
 
+def load_gate(model_dir: Path) -> TopicGate:
+    with np.load(model_dir / "gate.npz") as z:
+        return TopicGate(z["idx"], z["w"], float(z["b"]), float(z["threshold"]))
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -103,8 +108,7 @@ class ClaimsModel:
         d = Path(model_dir) if model_dir is not None else default_model_dir()
         self.meta: dict[str, Any] = json.loads((d / "metadata.json").read_text())
         self.version = f"voting-{self.meta.get('version', '0')}"
-        with np.load(d / "gate.npz") as z:
-            self.gate = TopicGate(z["idx"], z["w"], float(z["b"]), float(z["threshold"]))
+        self.gate = load_gate(d)
         self.tok = Tokenizer.from_file(str(d / self.meta["model"]["tokenizer"]))
         self.tok.no_padding()
         self.tok.enable_truncation(max_length=int(self.meta.get("max_length", 96)))
@@ -178,9 +182,10 @@ class VotingDetector:
         self.floor = float(floor)
         self.refute_cap = float(refute_cap)
         self._model: ClaimsModel | None = None
-        meta = json.loads(((Path(model_dir) if model_dir else default_model_dir())
-                           / "metadata.json").read_text())
+        d = Path(model_dir) if model_dir else default_model_dir()
+        meta = json.loads((d / "metadata.json").read_text())
         self.version = f"voting-{meta.get('version', '0')}"
+        self.gate = load_gate(d)  # small; the graph itself waits for the first open gate
 
     @property
     def model(self) -> ClaimsModel:
@@ -191,8 +196,7 @@ class VotingDetector:
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         res: list[list[Signal]] = [[] for _ in items]
         texts = [it.norm.text for it in items]
-        gate = self.model.gate
-        open_ = [i for i, t in enumerate(texts) if t.strip() and gate.opens(t)]
+        open_ = [i for i, t in enumerate(texts) if t.strip() and self.gate.opens(t)]
         if not open_:
             return res
         for i, (p, s) in zip(open_, self.model.predict([texts[i] for i in open_])):
