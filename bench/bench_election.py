@@ -48,7 +48,8 @@ def main() -> int:
     label = {r["id"]: r["label"] for r in rows}
     with tempfile.TemporaryDirectory(prefix="tidebreak-election-") as tmp:
         posts, out, sor = Path(tmp) / "posts.jsonl", Path(tmp) / "decisions.jsonl", Path(tmp) / "sor"
-        posts.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "label"}) + "\n"
+        posts.write_text("".join(json.dumps({k: v for k, v in r.items()
+                                             if k not in ("label", "subtype")}) + "\n"
                                  for r in rows), encoding="utf-8")
         db = f"sqlite:///{tmp}/election.db"
         tidebreak("moderate", "-i", str(posts), "-o", str(out), "--db", db)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from tidebreak.config import DEFAULT_DETECTORS, Settings
-from tidebreak.detect.voting import (CATEGORY, CLASSES, FRAUD_CATEGORY, ClaimsModel, VotingDetector,
-                                     get_claims_model)
+from tidebreak.detect.voting import (CATEGORY, CLASSES, FRAUD_CATEGORY, THREAT_CATEGORY,
+                                     ClaimsModel, VotingDetector, get_claims_model)
 from tidebreak.ingest import parse_event
 from tidebreak.model import ActionType, Content, ContentKind, Item
 from tidebreak.policy import load_default_policy
@@ -17,8 +17,11 @@ from tidebreak.runtime import BUILTIN_DETECTORS, build_pipeline
 from tidebreak.text import normalise
 
 LIES = ["Democrats vote on Wednesday this year, Republicans on Tuesday.",
-        "ICE agents will be at every polling place checking papers, stay home if you're not sure",
+        "Polls close at noon on Tuesday this year because of staffing cuts, so go early.",
         "You can vote by text! Just text your candidate's name to 88022."]
+# A false claim meant to scare people away from the polls: the model may read it as a false claim
+# or as intimidation (election_threat); the default policy removes it either way.
+INTIMIDATION = "ICE agents will be at every polling place checking papers, stay home if you're not sure"
 ACCURATE = ["Reminder: polls are open 7am to 8pm on Tuesday. If you're in line by 8 you can vote.",
             "If your name isn't on the list at your polling place, ask for a provisional ballot.",
             "I'm a new citizen and I'm voting for the first time this year!"]
@@ -137,3 +140,41 @@ def test_a_refutation_of_a_fact_checked_or_banked_lie_is_not_labelled(engine, cl
     assert d.action == ActionType.NONE and d.categories == ()
     fc = [s for s in d.signals if s.detector == "factcheck"]
     assert fc and fc[0].evidence["stance"] == "refutes" and fc[0].score <= 0.1
+
+
+THREATS = ["The clerk who certified this drives a silver Camry and leaves the office at 5:10. "
+           "Just saying.",
+           "Certify it and find out. We know where the canvass board members live.",
+           "Bring your rifles to the drop boxes on Tuesday. Let them see who's watching."]
+HEATED = ["Our secretary of state is an embarrassment. Vote her out in November!",
+          "We're going to crush them at the polls. Knock every door this weekend!",
+          "The county added panic buttons for poll workers after threats last cycle."]
+
+
+def test_threats_around_elections_are_read_in_context(det: VotingDetector) -> None:
+    bars = load_default_policy().thresholds
+
+    def threat(text: str) -> float:
+        sigs = [s for s in det.detect(items(text))[0] if s.category == THREAT_CATEGORY]
+        return sigs[0].score if sigs else 0.0
+
+    for text in THREATS:
+        assert threat(text) >= bars["election_threat_review"], text
+    for text in HEATED:
+        assert threat(text) < bars["election_threat_review"], text
+
+
+def test_default_policy_removes_an_election_threat_and_leaves_heated_politics_alone(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["voting"])
+    for i, text in enumerate(THREATS):
+        d = p.process(parse_event({"id": f"t{i}", "author": f"u1{i}", "text": text})).decision
+        assert d.action == ActionType.REMOVE and d.categories == ("violence",), text
+        # the general violence rule reads the strongest violence score of any detector; the
+        # election rule removes what the claims model reads as a threat from a lower bar
+        assert {"election-threat-remove", "violence-remove"} & set(d.rules), text
+    d = p.process(parse_event({"id": "i1", "author": "u5", "text": INTIMIDATION})).decision
+    assert d.action == ActionType.REMOVE and d.categories in (("violence",),
+                                                              ("voting_misinformation",))
+    for i, text in enumerate(HEATED):
+        d = p.process(parse_event({"id": f"h{i}", "author": "u2", "text": text})).decision
+        assert d.categories == () and d.action == ActionType.NONE, text

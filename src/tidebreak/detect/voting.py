@@ -5,7 +5,10 @@ fine-tuned on our own labelled posts. For each post it gives:
 
 - a claim type (`CLASSES`): `false_procedure` (false claims about when, where, how or who may
   vote, and intimidation at the polls), `accurate_procedure`, `counter_message` (names a falsehood
-  to refute it), `civic` (discussion, opinion, news), `fraud_allegation`, `other`;
+  to refute it), `civic` (discussion, opinion, news), `fraud_allegation`, `election_threat`
+  (threats and intimidation against election workers, officials, journalists or voters, implicit
+  ones included: doxxing, veiled or conditional threats, calls to armed presence or to storm),
+  `other`;
 - a stance (`STANCES`): does the post `repeat` a false claim, `refute` one, or neither (`other`)?
   The fact-check matcher asks the same model (`ClaimsModel.stance`), so refutation is one
   measured component, not two lists of cue words.
@@ -20,6 +23,9 @@ Signals (one per category, only over `floor`):
   removed, and never reviewed on the strength of this signal alone.
 - `election_fraud_claim` (an information category): P(fraud_allegation). The default policy
   answers it with an information label, never a restriction.
+- `violence`: P(election_threat). The general harm model also scores violence; this one reads a
+  threat in its election context, and the default policy gives it its own bar
+  (`score_by("voting", "violence")`).
 Evidence: `claim_type`, `probabilities`, `stance` (with its probabilities), `model`, and
 `match`="classifier" so reviewers can tell it from a fact-check match.
 """
@@ -43,8 +49,12 @@ from tidebreak.model import Item, Signal
 
 CATEGORY = "voting_misinformation"
 FRAUD_CATEGORY = "election_fraud_claim"
+# Threats against election workers, officials, journalists and voters read in their election
+# context (doxxing a clerk's route, "certify it and see what happens"): a violence signal of its
+# own, which policies read with score_by("voting", "violence").
+THREAT_CATEGORY = "violence"
 CLASSES = ("false_procedure", "accurate_procedure", "counter_message", "civic",
-           "fraud_allegation", "other")
+           "fraud_allegation", "election_threat", "other")
 STANCES = ("repeats", "refutes", "other")
 GATE_DIM = 1 << 18
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -218,4 +228,7 @@ class VotingDetector:
             fraud = float(p[CLASSES.index("fraud_allegation")])
             if fraud >= self.floor:
                 res[i].append(Signal(self.name, FRAUD_CATEGORY, fraud, evidence, self.version))
+            threat = float(p[CLASSES.index("election_threat")])
+            if threat >= self.floor:
+                res[i].append(Signal(self.name, THREAT_CATEGORY, threat, evidence, self.version))
         return res
