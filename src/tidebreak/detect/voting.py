@@ -162,11 +162,13 @@ class ClaimsModel:
 def refutes(claim: np.ndarray, stance: np.ndarray) -> bool:
     """The one rule every detector uses to call a post a refutation: the stance head reads it as
     refuting (P(refutes) >= 0.5) and the claim-type head does not read it as asserting a false
-    claim (P(counter_message) >= P(false_procedure) + P(fraud_allegation)). Both heads must agree
-    because a refutation verdict lets a post through: a lie misread as one would escape."""
+    claim or a threat (P(counter_message) >= P(false_procedure) + P(fraud_allegation) +
+    P(election_threat)). Both heads must agree because a refutation verdict lets a post through: a
+    lie misread as one would escape."""
     c = dict(zip(CLASSES, claim.tolist()))
     return bool(stance[STANCES.index("refutes")] >= 0.5
-                and c["counter_message"] >= c["false_procedure"] + c["fraud_allegation"])
+                and c["counter_message"]
+                >= c["false_procedure"] + c["fraud_allegation"] + c["election_threat"])
 
 
 _SHARED: dict[str, ClaimsModel] = {}
