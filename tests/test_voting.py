@@ -178,3 +178,15 @@ def test_default_policy_removes_an_election_threat_and_leaves_heated_politics_al
     for i, text in enumerate(HEATED):
         d = p.process(parse_event({"id": f"h{i}", "author": "u2", "text": text})).decision
         assert d.categories == () and d.action == ActionType.NONE, text
+
+
+def test_text_in_a_language_the_model_is_not_measured_in_goes_to_a_person(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    det = VotingDetector()
+    assert det.languages == ("en",)
+    lie_es = ("Atención votantes: este año se puede votar por WhatsApp. Manden el nombre de su "
+              "candidato al número de la junta electoral y listo, no hace falta ir a la casilla.")
+    assert det.detect(items(lie_es)) == [[]]
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["harm", "voting"])
+    d = p.process(parse_event({"id": "es1", "author": "u9", "text": lie_es})).decision
+    assert d.categories == () and d.action == ActionType.REVIEW
+    assert "language-not-covered-review" in d.rules
