@@ -16,9 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from tidebreak.config import Settings
 from tidebreak.ingest import parse_event
+from tidebreak.metrics import STAGES
 from tidebreak.runtime import build_pipeline, bundled_data, open_store
+
+
+def stage_seconds() -> dict[str, float]:
+    return {s: REGISTRY.get_sample_value("tidebreak_stage_seconds_sum", {"stage": s}) or 0.0
+            for s in STAGES}
 
 
 def sample_posts(n: int, prefix: str) -> list[dict]:
@@ -45,10 +53,13 @@ def main() -> None:
         pipeline.process_batch([parse_event(e) for e in sample_posts(64, "warm")])
 
         events = [parse_event(e) for e in sample_posts(args.n, "tput")]
+        before = stage_seconds()
         t0 = time.perf_counter()
         for i in range(0, len(events), 64):
             pipeline.process_batch(events[i:i + 64])
-        tput = len(events) / (time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        tput = len(events) / wall
+        spent = {k: v - before[k] for k, v in stage_seconds().items()}
 
         lat = []
         for e in sample_posts(args.latency_n, "lat"):
@@ -60,6 +71,10 @@ def main() -> None:
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"detectors: {', '.join(d.name for d in pipeline.detectors)}")
     print(f"batched ingest: {tput:.0f} posts/s over {args.n} posts (batches of 64)")
+    # evidence is inside detect: its share is part of detect's
+    print("where the batched run's time went (tidebreak_stage_seconds), share of wall time, ms/post:")
+    for name in STAGES:
+        print(f"  {name:9s} {spent[name] / wall:6.1%}  {spent[name] * 1000 / len(events):7.2f}")
     print(f"one at a time: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {args.latency_n} posts")
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import Counter, Histogram
 
 EVENTS = Counter("tidebreak_events_total", "Events received by the pipeline", ["type"])
@@ -11,6 +15,27 @@ DETECTOR_SECONDS = Histogram("tidebreak_detector_seconds", "Time per detector ca
                              ["detector"])
 PIPELINE_SECONDS = Histogram("tidebreak_decide_record_seconds",
                              "Time to decide, enforce and record one event")
+# Where a decision's time goes, stage by stage. Per batch: ingest (duplicate check, the subject
+# content), detect (every detector), evidence (the harm detector's occlusion spans, inside
+# detect). Per event: context (author standing, group stage, reach), policy (rules and
+# adjusters), content (the content row, its author and group), record (the decision, review
+# tasks, strikes, event and ledger rows), enforce (the enforcers: distribution, notices, group
+# health, the webhooks' outbox), commit.
+STAGE_SECONDS = Histogram("tidebreak_stage_seconds", "Time per stage of a decision", ["stage"],
+                          buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0,
+                                   2.5, 5.0, 10.0))
+STAGES = ("ingest", "detect", "evidence", "context", "policy", "content", "record", "enforce",
+          "commit")
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Time a block as one stage of a decision (`tidebreak_stage_seconds{stage=name}`)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS.labels(name).observe(time.perf_counter() - t0)
 
 # --- scale-out (tidebreak.scale): broker, workers, webhooks ---
 from prometheus_client import Gauge  # noqa: E402

@@ -155,22 +155,24 @@ class Pipeline:
         for hook in self.before_batch:
             hook()
         results: list[Outcome | PipelineError | None] = [None] * len(events)
-        seen = self._known_events([e.event_id for e in events])
         todo: list[tuple[int, Event, Content]] = []
         batch_ids: dict[str, int] = {}
-        for i, ev in enumerate(events):
-            metrics.EVENTS.labels(ev.type.value).inc()
-            if ev.event_id in seen:
-                results[i] = Outcome(seen[ev.event_id], duplicate=True)
-                continue
-            if ev.event_id in batch_ids:  # repeated inside this batch: answered after its first
-                continue
-            batch_ids[ev.event_id] = i
-            try:
-                todo.append((i, ev, self._subject(ev, events[:i])))
-            except PipelineError as err:
-                results[i] = err
-        signals = self._detect([c for _, _, c in todo])
+        with metrics.stage("ingest"):
+            seen = self._known_events([e.event_id for e in events])
+            for i, ev in enumerate(events):
+                metrics.EVENTS.labels(ev.type.value).inc()
+                if ev.event_id in seen:
+                    results[i] = Outcome(seen[ev.event_id], duplicate=True)
+                    continue
+                if ev.event_id in batch_ids:  # repeated inside this batch: answered after its first
+                    continue
+                batch_ids[ev.event_id] = i
+                try:
+                    todo.append((i, ev, self._subject(ev, events[:i])))
+                except PipelineError as err:
+                    results[i] = err
+        with metrics.stage("detect"):
+            signals = self._detect([c for _, _, c in todo])
         for (i, ev, content), sigs in zip(todo, signals):
             try:
                 results[i] = self._decide_and_record(ev, content, sigs)
@@ -274,22 +276,24 @@ class Pipeline:
 
     def _record(self, ev: Event, content: Content, signals: list[Signal], now: datetime) -> Decision:
         with self.sessions() as s, s.begin():
-            if s.get(EventRow, (self.tenant, ev.event_id)) is not None:
-                raise _AlreadyRecorded  # recorded by another process since we looked
-            row = s.get(ContentRow, (self.tenant, content.id))
-            if ev.type == EventType.CREATE and row is not None:
-                raise OutOfOrder(f"content {content.id!r} already exists (event "
-                                 f"{ev.event_id!r} is new): send a content.edit to change it")
-            context = self._context(s, ev, content, row, now)
-            if ev.type == EventType.DELETE:
-                outcome_hits: tuple[RuleHit, ...] = ()
-                shadow_hits: tuple[RuleHit, ...] = ()
-            else:
-                po = self.policy.evaluate(signals, context)
-                outcome_hits, shadow_hits = po.hits, po.shadow_hits
-                for adjust in self.adjusters:
-                    outcome_hits = adjust(Adjustment(s, self.tenant, ev, content, context,
-                                                     signals, outcome_hits, now, self.policy))
+            with metrics.stage("context"):
+                if s.get(EventRow, (self.tenant, ev.event_id)) is not None:
+                    raise _AlreadyRecorded  # recorded by another process since we looked
+                row = s.get(ContentRow, (self.tenant, content.id))
+                if ev.type == EventType.CREATE and row is not None:
+                    raise OutOfOrder(f"content {content.id!r} already exists (event "
+                                     f"{ev.event_id!r} is new): send a content.edit to change it")
+                context = self._context(s, ev, content, row, now)
+            with metrics.stage("policy"):
+                if ev.type == EventType.DELETE:
+                    outcome_hits: tuple[RuleHit, ...] = ()
+                    shadow_hits: tuple[RuleHit, ...] = ()
+                else:
+                    po = self.policy.evaluate(signals, context)
+                    outcome_hits, shadow_hits = po.hits, po.shadow_hits
+                    for adjust in self.adjusters:
+                        outcome_hits = adjust(Adjustment(s, self.tenant, ev, content, context,
+                                                         signals, outcome_hits, now, self.policy))
             actions = tuple(a for h in outcome_hits for a in h.actions if a.type != ActionType.NONE)
             decision = Decision(
                 id=uuid.uuid4().hex,
@@ -308,15 +312,32 @@ class Pipeline:
                 created_at=now,
                 note="deleted by its author" if ev.type == EventType.DELETE else None,
             )
-            row = self._upsert_content(s, ev, content, row, now)
-            self._ensure_actor_and_group(s, content, now)
+            with metrics.stage("content"):
+                row = self._upsert_content(s, ev, content, row, now)
+                self._ensure_actor_and_group(s, content, now)
             self._enforce_and_record(s, decision, ev, row, now)
+            committing = time.perf_counter()
+        metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
         return decision
 
     def _enforce_and_record(self, s: Session, decision: Decision, ev: Event, row: ContentRow,
                             now: datetime) -> None:
         """Enforce a decision and record it (decision row, shadow hits, event, ledger entry), in
         the caller's transaction. Automated and human decisions both come through here."""
+        with metrics.stage("record"):
+            newly_removed, restored = self._write_decision(s, decision, ev, row, now)
+        if self.enforcers:
+            with metrics.stage("enforce"):
+                e = Enforcement(session=s, tenant=self.tenant, decision=decision, event=ev,
+                                content=row, newly_removed=newly_removed, restored=restored,
+                                now=now, policy=self.policy.active)
+                for enforcer in self.enforcers:
+                    enforcer(e)
+
+    def _write_decision(self, s: Session, decision: Decision, ev: Event, row: ContentRow,
+                        now: datetime) -> tuple[bool, bool]:
+        """The content's new state, strikes, review tasks, decision, event and ledger rows.
+        Returns (newly removed, restored)."""
         was_removed = row.state == "removed"
         newly_removed = apply_to_content(row, decision, ev.type)
         restored = was_removed and row.state != "removed"
@@ -352,12 +373,7 @@ class Pipeline:
                        payload=_event_payload(ev), decision_id=decision.id))
         ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
-        if self.enforcers:
-            e = Enforcement(session=s, tenant=self.tenant, decision=decision, event=ev,
-                            content=row, newly_removed=newly_removed, restored=restored, now=now,
-                            policy=self.policy.active)
-            for enforcer in self.enforcers:
-                enforcer(e)
+        return newly_removed, restored
 
     # -- human decisions ----------------------------------------------------------------------
 

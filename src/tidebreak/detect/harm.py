@@ -35,6 +35,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from tidebreak import metrics
 from tidebreak.detect.base import register
 from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.embed.runner import GraphRunner
@@ -278,7 +279,10 @@ class HarmClassifier:
         texts = [it.norm.text for it in items]
         guesses, skip = self.languages_of(texts)
         probs, truncated = self.score(texts, skip)
-        spans = self._spans(texts, probs) if self.explain else {}
+        spans: dict[tuple[int, int], list[dict]] = {}
+        if self.explain:
+            with metrics.stage("evidence"):
+                spans = self._spans(texts, probs)
         result: list[list[Signal]] = []
         for i, (row, trunc) in enumerate(zip(probs, truncated)):
             if skip[i]:  # not scored as if it were English: one routing signal instead
