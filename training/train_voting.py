@@ -355,6 +355,16 @@ def evaluate(rows: list[dict], Z: np.ndarray, split: str, thresholds: dict) -> d
     return out
 
 
+def operating_points(p: np.ndarray, y: np.ndarray, precision: float) -> tuple[float, float]:
+    """(review, remove) on dev scores `p` with gold `y`: review is the highest bar with recall >=
+    0.90, remove the lowest bar not under it with precision >= `precision`."""
+    grid = np.round(np.arange(0.05, 0.99, 0.01), 2)
+    review = max([t for t in grid if ((p >= t) & y).sum() >= 0.90 * y.sum()], default=0.3)
+    prec = lambda t: ((p >= t) & y).sum() / max(1, (p >= t).sum())  # noqa: E731
+    remove = min([t for t in grid if t >= review and prec(t) >= precision], default=0.95)
+    return float(review), float(remove)
+
+
 def choose_thresholds(rows: list[dict], Z: np.ndarray) -> dict:
     P = softmax(Z[:, :len(CLASSES)])
     S = softmax(Z[:, len(CLASSES):])
@@ -362,19 +372,14 @@ def choose_thresholds(rows: list[dict], Z: np.ndarray) -> dict:
     # on the signal the detector emits (refutations capped), as evaluate() measures it
     p = np.array([min(P[i, 0], 0.1) if refutes(P[i], S[i]) else P[i, 0] for i in dv])
     y = np.array([rows[i]["label"] == "false_procedure" for i in dv])
-    grid = np.round(np.arange(0.05, 0.99, 0.01), 2)
-    review = max([t for t in grid if ((p >= t) & y).sum() >= 0.90 * y.sum()], default=0.3)
-    prec = lambda t: ((p >= t) & y).sum() / max(1, (p >= t).sum())  # noqa: E731
-    remove = min([t for t in grid if t >= review and prec(t) >= 0.90], default=0.95)
-    # threats: review at dev recall >= 0.90, removal at the lowest bar with dev precision >= 0.95
-    # (a removal of heated politics is a wrongful takedown of speech about an election)
-    q = np.array([P[i, CLASSES.index("election_threat")] for i in dv])
+    review, remove = operating_points(p, y, 0.90)
+    # threats: removal at dev precision >= 0.95 (a removal of heated politics is a wrongful
+    # takedown of speech about an election)
+    k = CLASSES.index("election_threat")
+    q = np.array([P[i, k] for i in dv])
     yt = np.array([rows[i]["label"] == "election_threat" for i in dv])
-    t_review = max([t for t in grid if ((q >= t) & yt).sum() >= 0.90 * yt.sum()], default=0.3)
-    tprec = lambda t: ((q >= t) & yt).sum() / max(1, (q >= t).sum())  # noqa: E731
-    t_remove = min([t for t in grid if t >= t_review and tprec(t) >= 0.95], default=0.95)
-    return {"review": float(review), "remove": float(remove),
-            "threat_review": float(t_review), "threat_remove": float(t_remove)}
+    t_review, t_remove = operating_points(q, yt, 0.95)
+    return {"review": review, "remove": remove, "threat_review": t_review, "threat_remove": t_remove}
 
 
 def _pct(x: float | None) -> str:
