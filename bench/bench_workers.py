@@ -41,7 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(n_workers: int, n_events: int, detectors: str) -> dict[str, float]:
+def run(n_workers: int, n_events: int, detectors: str,
+        texts: list[str] | None = None) -> dict[str, float]:
+    """`texts`: what the events say (cycled); default, short benign posts."""
     schema = f"tb_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)
     with admin.begin() as c:
@@ -77,7 +79,8 @@ def run(n_workers: int, n_events: int, detectors: str) -> dict[str, float]:
             producer.publish_many(cfg.events_subject, [
                 (msg_id("default", f"b{i}"), event_message("default", {
                     "id": f"b{i}", "author": f"u{i % 500}",
-                    "text": f"post {i}: photos from the allotment, day {i % 97}"}, now))
+                    "text": texts[i % len(texts)] if texts else
+                    f"post {i}: photos from the allotment, day {i % 97}"}, now))
                 for i in range(start, min(n_events, start + 1000))])
         published = time.perf_counter() - t0
         producer.close()

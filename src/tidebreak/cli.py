@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Annotated, Any, Optional
@@ -62,6 +63,10 @@ app.add_typer(coordination_app, name="coordination")
 from tidebreak.governance.cli import app as governance_app  # noqa: E402
 
 app.add_typer(governance_app, name="governance")
+# --- evidence: deferred occlusion spans, computed for what people look at ---
+from tidebreak.evidence.cli import evidence_app  # noqa: E402
+
+app.add_typer(evidence_app, name="evidence")
 
 err = Console(stderr=True)
 out = Console()
@@ -100,38 +105,40 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
     """Validate and process JSONL events in batches; call sink(event, outcome) for each.
     Returns the number of rejected lines (each reported on stderr with its line number)."""
     from tidebreak.ingest import InvalidInput, parse_json_line
-    from tidebreak.pipeline import PipelineError
+    from tidebreak.pipeline import PipelineError, overlapped
 
     bad = 0
-    batch: list[tuple[int, Any]] = []
 
-    def flush() -> None:
+    def batches(advance: Callable[[], None]) -> Iterator[tuple[list[int], list[Any]]]:
         nonlocal bad
-        if not batch:
-            return
-        results = pipeline.process_batch([ev for _, ev in batch])
-        for (n, ev), res in zip(batch, results):
-            if isinstance(res, PipelineError):
+        lines: list[int] = []
+        events: list[Any] = []
+        for n, line in numbered_lines(stream):
+            try:
+                events.append(parse_json_line(line, max_text_bytes=settings.max_text_bytes))
+                lines.append(n)
+            except InvalidInput as e:
                 bad += 1
-                print(f"error: line {n}: {res}", file=sys.stderr)
-            else:
-                sink(ev, res)
-        batch.clear()
+                print(f"error: line {n}: {e}", file=sys.stderr)
+            advance()
+            if len(events) >= BATCH:
+                yield lines, events
+                lines, events = [], []
+        if events:
+            yield lines, events
 
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   disable=not progress) as bar:
         task = bar.add_task("moderating", total=total)
-        for n, line in numbered_lines(stream):
-            try:
-                batch.append((n, parse_json_line(line, max_text_bytes=settings.max_text_bytes)))
-            except InvalidInput as e:
-                bad += 1
-                print(f"error: line {n}: {e}", file=sys.stderr)
-            if len(batch) >= BATCH:
-                flush()
-            bar.advance(task)
-        flush()
+        # the next batch is detected while this one is recorded (see pipeline.overlapped)
+        for lines, events, results in overlapped(pipeline, batches(lambda: bar.advance(task))):
+            for n, ev, res in zip(lines, events, results):
+                if isinstance(res, PipelineError):
+                    bad += 1
+                    print(f"error: line {n}: {res}", file=sys.stderr)
+                else:
+                    sink(ev, res)
     return bad
 
 
@@ -255,7 +262,9 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0
 
     settings = _settings()
     engine = _engine(db)
-    api = create_app(engine, settings, lambda tenant: build_pipeline(engine, settings, tenant=tenant))
+    # deferred evidence (occlusion spans) is computed while no request is in flight
+    api = create_app(engine, settings, lambda tenant: build_pipeline(engine, settings, tenant=tenant),
+                     evidence_in_background=True)
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 

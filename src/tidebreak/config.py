@@ -27,6 +27,15 @@ def _float(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "voting", "political_ads")
 
 
@@ -56,6 +65,8 @@ class Settings:
     webhook_timeout: float = 10.0
     log_level: str = "INFO"
     log_format: str = "json"
+    # --- evidence (tidebreak.evidence): the harm detector's occlusion spans ---
+    harm_explain: str = "deferred"  # deferred (after the decision) | inline | off
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -86,4 +97,6 @@ class Settings:
             webhook_timeout=_float("TIDEBREAK_WEBHOOK_TIMEOUT", 10.0),
             log_level=(env.get("TIDEBREAK_LOG_LEVEL") or "INFO").upper(),
             log_format=env.get("TIDEBREAK_LOG_FORMAT") or "json",
+            harm_explain=_choice("TIDEBREAK_HARM_EXPLAIN", ("deferred", "inline", "off"),
+                                 "deferred"),
         )

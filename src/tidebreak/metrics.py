@@ -16,14 +16,19 @@ DETECTOR_SECONDS = Histogram("tidebreak_detector_seconds", "Time per detector ca
 PIPELINE_SECONDS = Histogram("tidebreak_decide_record_seconds",
                              "Time to decide, enforce and record one event")
 # Where a decision's time goes, stage by stage. Per batch: ingest (duplicate check, the subject
-# content), detect (every detector), evidence (the harm detector's occlusion spans, inside
-# detect). Per event: context (author standing, group stage, reach), policy (rules and
-# adjusters), content (the content row, its author and group), record (the decision, review
-# tasks, strikes, event and ledger rows), enforce (the enforcers: distribution, notices, group
-# health, the webhooks' outbox), commit.
+# content), detect (every detector), evidence (occlusion spans: inside detect when the harm
+# detector explains inline; per batch of tidebreak.evidence when deferred, off the decision's
+# path). Per event: context (author standing, group stage, reach; once more per batch for the
+# rows the batch reads up front), policy (rules and adjusters), content (the content row, its
+# author and group), record (the decision, review tasks, strikes, event and ledger rows),
+# enforce (the enforcers: distribution, notices, group health, the webhooks' outbox). Per
+# batch: commit (a batch is one transaction).
 STAGE_SECONDS = Histogram("tidebreak_stage_seconds", "Time per stage of a decision", ["stage"],
                           buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0,
                                    2.5, 5.0, 10.0))
+API_BATCH_SIZE = Histogram("tidebreak_api_batch_size",
+                           "Events decided together by the HTTP API's micro-batcher",
+                           buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 STAGES = ("ingest", "detect", "evidence", "context", "policy", "content", "record", "enforce",
           "commit")
 

@@ -324,6 +324,18 @@ def routed_categories(hits: tuple[RuleHit, ...] | list[RuleHit]) -> tuple[str, .
     return tuple(dict.fromkeys(h.category for h in hits if h.routes))
 
 
+# Whether a decision's evidence is all there: "pending" while a signal's costly evidence (the harm
+# detector's occlusion spans) is deferred (`"spans_pending": true`, see tidebreak.detect.base);
+# tidebreak.evidence computes it later beside the decision, whose recorded payload never changes.
+EVIDENCE_COMPLETE = "complete"
+EVIDENCE_PENDING = "pending"
+
+
+def evidence_state(signals: "tuple[Signal, ...] | list[Signal]") -> str:
+    return (EVIDENCE_PENDING if any(s.evidence and s.evidence.get("spans_pending")
+                                    for s in signals) else EVIDENCE_COMPLETE)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome for one event: what was done, why, and by which model and policy version."""
@@ -347,6 +359,12 @@ class Decision:
     @property
     def rules(self) -> list[str]:
         return [h.rule_id for h in self.reasons]
+
+    @property
+    def evidence(self) -> str:
+        """"pending" while any of its signals waits for deferred evidence, else "complete"."""
+        return evidence_state([*self.signals,
+                               *(s for h in (*self.reasons, *self.shadow) for s in h.signals)])
 
     @property
     def enforcement(self) -> tuple[Action, ...]:
@@ -375,6 +393,7 @@ class Decision:
             "reasons": [h.to_dict() for h in self.reasons],
             "shadow": [h.to_dict() for h in self.shadow],
             "signals": [s.to_dict() for s in self.signals],
+            "evidence": self.evidence,
             "policy": {"id": self.policy_id, "version": self.policy_version},
             "model_versions": dict(self.model_versions),
             "decided_by": self.decided_by,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +26,11 @@ from tidebreak import ledger, metrics
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.content import apply_to_content
 from tidebreak.enforce.hooks import Enforcement, Enforcer
+from tidebreak.enforce.penalties import live_penalties
 from tidebreak.enforce.strikes import (
     active_strikes,
     add_strike,
+    recall_active_strikes,
     revoke_strikes_for,
     strike_ids_for_content,
 )
@@ -58,6 +62,7 @@ from tidebreak.store.schema import (
     GroupRow,
     ShadowDecisionRow,
 )
+from tidebreak.store.txcache import mark_new
 from tidebreak.text import normalise
 
 
@@ -90,6 +95,18 @@ class Outcome:
 
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch between `Pipeline.prepare` (detected) and `Pipeline.record` (decided)."""
+
+    events: list[Event]
+    results: list[Outcome | PipelineError | None]  # known already: duplicates, refusals
+    todo: list[tuple[int, Event, Content]]  # (position, event, what it is about)
+    signals: list[list[Signal]]
+    batch_ids: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,14 @@ class Pipeline:
 
     def process_batch(self, events: Sequence[Event]) -> list[Outcome | PipelineError]:
         """Process events in order; each result is an Outcome or the error for that event."""
+        return self.record(self.prepare(events))
+
+    def prepare(self, events: Sequence[Event], in_flight: Sequence[Event] = ()) -> Prepared:
+        """The first half of `process_batch`: drop events already decided, find what each event
+        is about, and run the detectors (no transaction is open). `in_flight`: events of
+        batches prepared earlier and not yet recorded, so a report on a post created there is
+        about that post. Callers that overlap batches (`overlapped`) prepare the next batch in
+        one thread while this one records in another: model passes release the GIL."""
         for hook in self.before_batch:
             hook()
         results: list[Outcome | PipelineError | None] = [None] * len(events)
@@ -168,19 +193,23 @@ class Pipeline:
                     continue
                 batch_ids[ev.event_id] = i
                 try:
-                    todo.append((i, ev, self._subject(ev, events[:i])))
+                    todo.append((i, ev, self._subject(ev, [*in_flight, *events[:i]])))
                 except PipelineError as err:
                     results[i] = err
         with metrics.stage("detect"):
             signals = self._detect([c for _, _, c in todo])
-        for (i, ev, content), sigs in zip(todo, signals):
-            try:
-                results[i] = self._decide_and_record(ev, content, sigs)
-            except PipelineError as err:
-                results[i] = err
-        for i, ev in enumerate(events):
+        return Prepared(list(events), results, todo, signals, batch_ids)
+
+    def record(self, prepared: Prepared) -> list[Outcome | PipelineError]:
+        """The second half of `process_batch`: decide and record the prepared batch in one
+        transaction; each result is an Outcome or the error for that event."""
+        results = list(prepared.results)
+        for (i, _, _), res in zip(prepared.todo,
+                                  self._decide_and_record_batch(prepared.todo, prepared.signals)):
+            results[i] = res
+        for i, ev in enumerate(prepared.events):
             if results[i] is None:
-                first = results[batch_ids[ev.event_id]]
+                first = results[prepared.batch_ids[ev.event_id]]
                 results[i] = Outcome(first.decision, True) if isinstance(first, Outcome) else first
         return results  # type: ignore[return-value]
 
@@ -204,19 +233,25 @@ class Pipeline:
             return ev.content
         with self.sessions() as s:
             row = s.get(ContentRow, (self.tenant, ev.content.id))
-        if row is None and not any(e.type == EventType.CREATE and e.content.id == ev.content.id
-                                   for e in earlier):
+        versions = [e for e in earlier if e.content.id == ev.content.id
+                    and e.type in (EventType.CREATE, EventType.EDIT)]  # not yet recorded
+        if row is None and not any(e.type == EventType.CREATE for e in versions):
             if ev.type == EventType.REPORT:
                 raise UnknownContent(f"report on unknown content {ev.content.id!r}")
             raise OutOfOrder(f"{ev.type.value} for unknown content {ev.content.id!r}: "
                              "send its content.create first")
         if ev.type == EventType.EDIT:
             return ev.content
-        if row is None:  # created earlier in this same batch
-            return next(e.content for e in earlier if e.content.id == ev.content.id)
-        return Content(id=row.id, kind=ContentKind(row.kind), text=row.text, author=row.author_id,
-                       group=row.group_id, created_at=row.created_at, parent_id=row.parent_id,
-                       urls=tuple(row.urls or ()), meta=row.meta or {})
+        if row is None:  # created earlier in this batch or one still being recorded
+            base = next(e.content for e in versions if e.type == EventType.CREATE)
+        else:
+            base = Content(id=row.id, kind=ContentKind(row.kind), text=row.text,
+                           author=row.author_id, group=row.group_id, created_at=row.created_at,
+                           parent_id=row.parent_id, urls=tuple(row.urls or ()),
+                           meta=row.meta or {})
+        if versions and versions[-1].type == EventType.EDIT:  # as recorded, the edit's text
+            base = replace(base, text=versions[-1].content.text, urls=versions[-1].content.urls)
+        return base
 
     # -- detect ---------------------------------------------------------------------------------
 
@@ -236,10 +271,11 @@ class Pipeline:
     # -- decide, enforce, record ----------------------------------------------------------------
 
     def _context(self, s: Session, ev: Event, content: Content, row: ContentRow | None,
-                 now: datetime) -> Context:
+                 now: datetime, known: _BatchRows | None = None) -> Context:
+        known = known or _BatchRows(self.tenant)
         strikes = active_strikes(s, self.tenant, content.author, now) if content.author else {}
-        author = s.get(ActorRow, (self.tenant, content.author)) if content.author else None
-        group = s.get(GroupRow, (self.tenant, content.group)) if content.group else None
+        author = known.get(s, ActorRow, content.author) if content.author else None
+        group = known.get(s, GroupRow, content.group) if content.group else None
         velocity = 0.0
         if row is not None and row.created_at is not None and row.shares:
             created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
@@ -257,6 +293,55 @@ class Pipeline:
             language=content.language,
             event_type=ev.type,
         )
+
+    def _decide_and_record_batch(self, todo: Sequence[tuple[int, Event, Content]],
+                                 signals: Sequence[list[Signal]]) -> list[Outcome | PipelineError]:
+        """Decide and record a batch in ONE transaction: the batch's rows are read once, written
+        together and committed once, so it is all recorded or none of it (exactly-once holds
+        under kill -9 as before). Each event still sees every earlier one's effects (strikes,
+        penalties, group stages), so a batch decides exactly as one event at a time would. An
+        event that cannot be applied (OutOfOrder) is refused before it writes anything; a race
+        with another process on any event of the batch falls back to one at a time."""
+        if not todo:
+            return []
+        if len(todo) == 1:
+            _, ev, content = todo[0]
+            try:
+                return [self._decide_and_record(ev, content, signals[0])]
+            except PipelineError as err:
+                return [err]
+        results: list[Outcome | PipelineError] = []
+        now = self.clock()  # one time for the batch: its events are decided together
+        try:
+            with self.sessions() as s, s.begin():
+                with metrics.stage("context"):
+                    known = _BatchRows.load(s, self.tenant, [ev for _, ev, _ in todo])
+                    known.recall_standing(s, now)
+                for (_, ev, content), sigs in zip(todo, signals):
+                    t0 = time.perf_counter()
+                    try:
+                        decision = self._record_in(s, ev, content, sigs, now, known)
+                    except PipelineError as err:
+                        results.append(err)
+                        continue
+                    results.append(Outcome(decision, duplicate=False))
+                    metrics.PIPELINE_SECONDS.observe(time.perf_counter() - t0)
+                committing = time.perf_counter()
+            metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
+        except (IntegrityError, _AlreadyRecorded):
+            # Another process recorded one of these events (or created one of these contents)
+            # since we looked: nothing of this batch was written; go one at a time.
+            out: list[Outcome | PipelineError] = []
+            for (_, ev, content), sigs in zip(todo, signals):
+                try:
+                    out.append(self._decide_and_record(ev, content, sigs))
+                except PipelineError as err:
+                    out.append(err)
+            return out
+        for res in results:
+            if isinstance(res, Outcome):
+                metrics.DECISIONS.labels(res.decision.action.value).inc()
+        return results
 
     def _decide_and_record(self, ev: Event, content: Content, signals: list[Signal]) -> Outcome:
         t0 = time.perf_counter()
@@ -277,47 +362,58 @@ class Pipeline:
     def _record(self, ev: Event, content: Content, signals: list[Signal], now: datetime) -> Decision:
         with self.sessions() as s, s.begin():
             with metrics.stage("context"):
-                if s.get(EventRow, (self.tenant, ev.event_id)) is not None:
-                    raise _AlreadyRecorded  # recorded by another process since we looked
-                row = s.get(ContentRow, (self.tenant, content.id))
-                if ev.type == EventType.CREATE and row is not None:
-                    raise OutOfOrder(f"content {content.id!r} already exists (event "
-                                     f"{ev.event_id!r} is new): send a content.edit to change it")
-                context = self._context(s, ev, content, row, now)
-            with metrics.stage("policy"):
-                if ev.type == EventType.DELETE:
-                    outcome_hits: tuple[RuleHit, ...] = ()
-                    shadow_hits: tuple[RuleHit, ...] = ()
-                else:
-                    po = self.policy.evaluate(signals, context)
-                    outcome_hits, shadow_hits = po.hits, po.shadow_hits
-                    for adjust in self.adjusters:
-                        outcome_hits = adjust(Adjustment(s, self.tenant, ev, content, context,
-                                                         signals, outcome_hits, now, self.policy))
-            actions = tuple(a for h in outcome_hits for a in h.actions if a.type != ActionType.NONE)
-            decision = Decision(
-                id=uuid.uuid4().hex,
-                event_id=ev.event_id,
-                content_id=content.id,
-                action=strongest(actions),
-                actions=actions,
-                categories=violation_categories(outcome_hits),
-                reasons=outcome_hits,
-                shadow=shadow_hits,
-                signals=tuple(signals),
-                policy_id=self.policy.active.id,
-                policy_version=self.policy.active.version,
-                model_versions=self.model_versions,
-                decided_by="automation",
-                created_at=now,
-                note="deleted by its author" if ev.type == EventType.DELETE else None,
-            )
-            with metrics.stage("content"):
-                row = self._upsert_content(s, ev, content, row, now)
-                self._ensure_actor_and_group(s, content, now)
-            self._enforce_and_record(s, decision, ev, row, now)
+                known = _BatchRows.load(s, self.tenant, [ev])
+            decision = self._record_in(s, ev, content, signals, now, known)
             committing = time.perf_counter()
         metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
+        return decision
+
+    def _record_in(self, s: Session, ev: Event, content: Content, signals: list[Signal],
+                   now: datetime, known: _BatchRows) -> Decision:
+        """Decide one event and record it in the caller's transaction. Raises a PipelineError
+        before writing anything when the event cannot be applied."""
+        with metrics.stage("context"):
+            row = known.content(s, content.id)
+            if ev.type == EventType.CREATE and row is not None:
+                raise OutOfOrder(f"content {content.id!r} already exists (event "
+                                 f"{ev.event_id!r} is new): send a content.edit to change it")
+            if ev.type != EventType.CREATE and row is None:  # its create was refused meanwhile
+                raise OutOfOrder(f"{ev.type.value} for unknown content {content.id!r}: "
+                                 "send its content.create first")
+            context = self._context(s, ev, content, row, now, known)
+        with metrics.stage("policy"):
+            if ev.type == EventType.DELETE:
+                outcome_hits: tuple[RuleHit, ...] = ()
+                shadow_hits: tuple[RuleHit, ...] = ()
+            else:
+                po = self.policy.evaluate(signals, context)
+                outcome_hits, shadow_hits = po.hits, po.shadow_hits
+                for adjust in self.adjusters:
+                    outcome_hits = adjust(Adjustment(s, self.tenant, ev, content, context,
+                                                     signals, outcome_hits, now, self.policy))
+        actions = tuple(a for h in outcome_hits for a in h.actions if a.type != ActionType.NONE)
+        decision = Decision(
+            id=uuid.uuid4().hex,
+            event_id=ev.event_id,
+            content_id=content.id,
+            action=strongest(actions),
+            actions=actions,
+            categories=violation_categories(outcome_hits),
+            reasons=outcome_hits,
+            shadow=shadow_hits,
+            signals=tuple(signals),
+            policy_id=self.policy.active.id,
+            policy_version=self.policy.active.version,
+            model_versions=self.model_versions,
+            decided_by="automation",
+            created_at=now,
+            note="deleted by its author" if ev.type == EventType.DELETE else None,
+        )
+        with metrics.stage("content"):
+            row = self._upsert_content(s, ev, content, row, now)
+            known.contents[content.id] = row
+            self._ensure_actor_and_group(s, content, now, known)
+        self._enforce_and_record(s, decision, ev, row, now)
         return decision
 
     def _enforce_and_record(self, s: Session, decision: Decision, ev: Event, row: ContentRow,
@@ -439,6 +535,7 @@ class Pipeline:
                              updated_at=now, version=1, state="visible", reach=1.0, labels=[],
                              reports=0, views=0, shares=0)
             s.add(row)
+            mark_new(s, "content", (self.tenant, content.id), row)
         elif ev.type == EventType.EDIT:
             norm = normalise(content.text)
             row.text, row.norm_text, row.norm_key = content.text, norm.text, norm.key
@@ -449,13 +546,92 @@ class Pipeline:
             row.reports = (row.reports or 0) + 1
         return row
 
-    def _ensure_actor_and_group(self, s: Session, content: Content, now: datetime) -> None:
-        if content.author and s.get(ActorRow, (self.tenant, content.author)) is None:
-            s.add(ActorRow(tenant=self.tenant, id=content.author, status="active", first_seen=now,
-                           meta={}))
-        if content.group and s.get(GroupRow, (self.tenant, content.group)) is None:
-            s.add(GroupRow(tenant=self.tenant, id=content.group, stage="healthy", health=1.0,
-                           first_seen=now))
+    def _ensure_actor_and_group(self, s: Session, content: Content, now: datetime,
+                                known: _BatchRows) -> None:
+        if content.author and known.get(s, ActorRow, content.author) is None:
+            actor = ActorRow(tenant=self.tenant, id=content.author, status="active",
+                             first_seen=now, meta={})
+            s.add(actor)
+            known.rows[ActorRow][content.author] = actor
+            mark_new(s, "actor", (self.tenant, content.author), actor)
+        if content.group and known.get(s, GroupRow, content.group) is None:
+            group = GroupRow(tenant=self.tenant, id=content.group, stage="healthy", health=1.0,
+                             first_seen=now)
+            s.add(group)
+            known.rows[GroupRow][content.group] = group
+
+
+class _BatchRows:
+    """The rows a batch is about (its contents, authors and groups), read with one query each
+    at the start of the batch's transaction instead of one per event, and kept as the batch
+    creates them. Rows stay in the session, so what an event changes, later events see."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.rows: dict[type, dict[str, object]] = {ContentRow: {}, ActorRow: {}, GroupRow: {}}
+        self.wanted: dict[type, set[str]] = {}  # keys read at load; absent ones are known absent
+
+    @property
+    def contents(self) -> dict[str, object]:
+        return self.rows[ContentRow]
+
+    @classmethod
+    def load(cls, s: Session, tenant: str, events: Sequence[Event]) -> _BatchRows:
+        """Raises _AlreadyRecorded when another process recorded one of the events since the
+        batch looked (the caller then goes one event at a time)."""
+        ids = [ev.event_id for ev in events]
+        if s.execute(select(EventRow.event_id).where(EventRow.tenant == tenant,
+                                                     EventRow.event_id.in_(ids)).limit(1)).first():
+            raise _AlreadyRecorded
+        known = cls(tenant)
+        wanted = {ContentRow: {ev.content.id for ev in events},
+                  ActorRow: {ev.content.author for ev in events if ev.content.author},
+                  GroupRow: {ev.content.group for ev in events if ev.content.group}}
+        for model, keys in wanted.items():
+            if not keys:
+                continue
+            for r in s.execute(select(model).where(model.tenant == tenant,  # type: ignore[attr-defined]
+                                                   model.id.in_(keys))).scalars():  # type: ignore[attr-defined]
+                known.rows[model][r.id] = r
+            known.wanted[model] = keys
+        return known
+
+    def recall_standing(self, s: Session, now: datetime) -> None:
+        """The batch's authors' strikes and penalties, one query each (see tx_cache)."""
+        authors = self.wanted.get(ActorRow, set())
+        if authors:
+            recall_active_strikes(s, self.tenant, authors, now)
+            live_penalties(s, self.tenant, authors, now)
+
+    def get(self, s: Session, model: type, key: str):  # type: ignore[no-untyped-def]
+        found = self.rows[model].get(key)
+        if found is not None:
+            return found
+        if key in self.wanted.get(model, ()):
+            # absent when the batch began, and not created since (creating it records it here)
+            return None
+        return s.get(model, (self.tenant, key))
+
+    def content(self, s: Session, content_id: str) -> ContentRow | None:
+        return self.get(s, ContentRow, content_id)  # type: ignore[no-any-return]
+
+
+def overlapped(pipeline: Pipeline, batches: Iterable[tuple[T, Sequence[Event]]],
+               ) -> Iterator[tuple[T, Sequence[Event], list[Outcome | PipelineError]]]:
+    """Process batches in order, preparing (detecting) batch k+1 in a helper thread while batch
+    k records: model passes run outside the GIL, so detection and recording share the cores.
+    Results are exactly those of `process_batch` on each batch in turn. Yields (tag, events,
+    results) per batch; `tag` is the caller's (e.g. the batch's input line numbers)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="tidebreak-prepare") as pool:
+        ahead: tuple[T, Sequence[Event], Future[Prepared]] | None = None
+        for tag, events in batches:
+            in_flight = ahead[1] if ahead is not None else ()
+            nxt = (tag, events, pool.submit(pipeline.prepare, events, in_flight))
+            if ahead is not None:
+                yield ahead[0], ahead[1], pipeline.record(ahead[2].result())
+            ahead = nxt
+        if ahead is not None:
+            yield ahead[0], ahead[1], pipeline.record(ahead[2].result())
 
 
 def _event_payload(ev: Event) -> dict[str, object]:

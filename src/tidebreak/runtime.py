@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -24,8 +24,8 @@ from tidebreak.policy import PolicySet, default_policy_path, load_policy
 from tidebreak.store import bank as bank_store
 from tidebreak.store.db import open_store
 
-__all__ = ["BankSync", "build_detectors", "build_pipeline", "bundled_data", "load_policies",
-           "open_store"]
+__all__ = ["BankSync", "build_detectors", "build_pipeline", "bundled_data", "detector_options",
+           "load_policies", "open_store"]
 
 
 def load_policies(settings: Settings, engine: Engine | None = None,
@@ -79,14 +79,22 @@ BUILTIN_DETECTORS = {
 }
 
 
-def build_detectors(names: Sequence[str], engine: Engine,
-                    tenant: str) -> tuple[list[Detector], list[Callable[[], None]]]:
+def detector_options(settings: Settings) -> dict[str, dict[str, object]]:
+    """Constructor arguments pipelines give detectors by name. The harm detector defers its
+    occlusion spans (`explain="deferred"`, TIDEBREAK_HARM_EXPLAIN): they are computed after the
+    decision, for what a person will look at (tidebreak.evidence), not on the hot path."""
+    return {"harm": {"explain": settings.harm_explain}}
+
+
+def build_detectors(names: Sequence[str], engine: Engine, tenant: str, *,
+                    options: Mapping[str, Mapping[str, object]] | None = None
+                    ) -> tuple[list[Detector], list[Callable[[], None]]]:
     built: list[Detector] = []
     hooks: list[Callable[[], None]] = []
     for name in names:
         if name not in detectors.registered() and name in BUILTIN_DETECTORS:
             importlib.import_module(BUILTIN_DETECTORS[name])
-        det = detectors.create(name)
+        det = detectors.create(name, **dict((options or {}).get(name, {})))
         if hasattr(det, "bind_store"):  # detectors that read a table (e.g. ad authorisations)
             det.bind_store(engine, tenant)
         if isinstance(det, BankDetector):
@@ -146,7 +154,8 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
                    detector_names: Sequence[str] | None = None) -> Pipeline:
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
-    dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant)
+    dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant,
+                                  options=detector_options(settings))
     return Pipeline(engine, dets, policy or load_policies(settings, engine, tenant), tenant=tenant,
                     strike_days=settings.strike_days, clock=clock, before_batch=hooks,
                     enforcers=[factory(settings) for factory in ENFORCERS],

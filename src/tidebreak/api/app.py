@@ -7,7 +7,9 @@ it needs (`tidebreak.auth.roles`); only /healthz and /metrics are open, and they
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +26,10 @@ from tidebreak.auth import Principal, authenticate
 from tidebreak.auth.roles import allowed
 from tidebreak.config import Settings
 from tidebreak.ingest import InvalidInput, parse_event
-from tidebreak.model import SUBMITTABLE_EVENTS, EventType
-from tidebreak.pipeline import Pipeline, PipelineError
+from tidebreak.evidence import present
+from tidebreak.model import EVIDENCE_PENDING, SUBMITTABLE_EVENTS, Event, EventType
+from tidebreak.api.batching import MicroBatcher
+from tidebreak.pipeline import Outcome, Pipeline, PipelineError
 from tidebreak.store.decisions import history
 from tidebreak.store.schema import ContentRow
 from tidebreak.text.validate import TextRejected, decode_utf8
@@ -68,19 +72,55 @@ CONTENT_SCHEMA: dict[str, Any] = {
 
 def create_app(engine: Engine, settings: Settings,
                pipeline_factory: Callable[[str], Pipeline],
-               producer: Any = None) -> FastAPI:
+               producer: Any = None, *, evidence_in_background: bool = False) -> FastAPI:
     """`pipeline_factory(tenant)` builds the pipeline for a tenant; one is kept per tenant.
     `producer` (a tidebreak.scale.broker.Producer) turns on async mode; without one it is built
-    from settings.nats_url when that is set."""
+    from settings.nats_url when that is set. `evidence_in_background` (`tidebreak serve`):
+    pending evidence is computed while no request is in flight (tidebreak.evidence.background)."""
     app = FastAPI(title="tidebreak", version=__version__,
                   description="Trust & safety engine: submit content, get decisions with reasons.")
     pipelines: dict[str, Pipeline] = {}
+    building = threading.Lock()
     max_body = settings.max_text_bytes * 4 + 65536  # JSON escaping can quadruple text
+
+    batchers: dict[str, MicroBatcher] = {}
 
     def pipeline_for(tenant: str) -> Pipeline:
         if tenant not in pipelines:
-            pipelines[tenant] = pipeline_factory(tenant)
+            with building:  # request threads and the evidence filler: one build per tenant
+                if tenant not in pipelines:
+                    pipelines[tenant] = pipeline_factory(tenant)
         return pipelines[tenant]
+
+    async def decide(tenant: str, event: Event) -> Outcome | PipelineError:
+        """Concurrent requests of a tenant are decided together (tidebreak.api.batching)."""
+        if tenant not in batchers:
+            # building a pipeline loads models: off the event loop
+            pipeline = await asyncio.get_running_loop().run_in_executor(None, pipeline_for,
+                                                                         tenant)
+            batchers.setdefault(tenant, MicroBatcher(pipeline))
+        return await batchers[tenant].submit(event)
+
+    def close_batchers() -> None:
+        # the app may be started again (tests run a lifespan per client): new batchers then
+        for b in batchers.values():
+            b.close()
+        batchers.clear()
+
+    app.router.add_event_handler("shutdown", close_batchers)
+
+    if evidence_in_background:
+        from tidebreak.evidence.background import IdleFiller, TrackRequests
+
+        def tenants() -> list[str]:
+            # the default tenant always (built on the first idle slice); others once used
+            return list(dict.fromkeys([settings.tenant, *pipelines]))
+
+        filler = IdleFiller(engine, pipeline_for, tenants)
+        app.add_middleware(TrackRequests, filler=filler)
+        app.router.add_event_handler("startup", filler.start)
+        app.router.add_event_handler("shutdown", filler.stop)
+        app.state.evidence_filler = filler
 
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
@@ -131,16 +171,15 @@ def create_app(engine: Engine, settings: Settings,
         except RecursionError:
             raise ApiError(400, "malformed JSON: nested too deeply") from None
 
-    def run_event(obj: Any, who: Principal, default_type: EventType) -> JSONResponse:
+    async def run_event(obj: Any, who: Principal, default_type: EventType) -> JSONResponse:
         try:
             event = parse_event(obj, max_text_bytes=settings.max_text_bytes,
                                 default_type=default_type)
         except InvalidInput as e:
             raise ApiError(e.status, str(e)) from None
-        try:
-            outcome = pipeline_for(who.tenant).process(event)
-        except PipelineError as e:
-            raise ApiError(e.status, str(e)) from None
+        outcome = await decide(who.tenant, event)
+        if isinstance(outcome, PipelineError):
+            raise ApiError(outcome.status, str(outcome)) from None
         body = outcome.decision.to_dict()
         body["duplicate"] = outcome.duplicate
         return JSONResponse(body, status_code=200 if outcome.duplicate else 201)
@@ -154,7 +193,7 @@ def create_app(engine: Engine, settings: Settings,
         obj = await read_json(request)
         if isinstance(obj, dict) and obj.get("type", EventType.CREATE.value) != EventType.CREATE.value:
             raise ApiError(400, "POST /v1/content takes content.create only; use POST /v1/events")
-        return run_event(obj, who, EventType.CREATE)
+        return await run_event(obj, who, EventType.CREATE)
 
     @app.post("/v1/events", tags=["content"], status_code=201,
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -165,7 +204,7 @@ def create_app(engine: Engine, settings: Settings,
         obj = await read_json(request)
         if isinstance(obj, dict) and "type" not in obj:
             raise ApiError(400, "field 'type' is required on /v1/events")
-        return run_event(obj, who, EventType.CREATE)
+        return await run_event(obj, who, EventType.CREATE)
 
     @app.get("/v1/decisions/{content_id}", tags=["decisions"],
              summary="The latest decision on a content item, with its reasons and history")
@@ -176,7 +215,11 @@ def create_app(engine: Engine, settings: Settings,
             decisions = history(s, who.tenant, content_id) if row is not None else []
         if row is None or not decisions:
             raise ApiError(404, f"no decision for content {content_id!r}")
-        latest = dict(decisions[-1])
+        latest = decisions[-1]
+        if latest.get("evidence") == EVIDENCE_PENDING:  # deferred spans: computed now if need be
+            p = pipeline_for(who.tenant)
+            latest = present(engine, p.detectors, who.tenant, [latest], clock=p.clock)[0]
+        latest = dict(latest)
         latest["content_state"] = {"state": row.state, "reach": row.reach, "labels": row.labels,
                                    "warning": row.warning, "version": row.version}
         latest["history"] = [{"decision_id": d["decision_id"], "event_id": d["event_id"],

@@ -27,7 +27,7 @@ from tidebreak.review import accounts
 from tidebreak.review.accounts import ConsoleSession
 from tidebreak.review.appeals import appeals as list_appeals
 from tidebreak.review.clauses import clauses
-from tidebreak.review.context import search, task_context
+from tidebreak.review.context import ensure_task_evidence, search, task_context
 from tidebreak.review.decisions import APPEAL_VERDICTS, VERDICTS, decide_task
 from tidebreak.review.errors import ReviewError
 from tidebreak.review.leases import claim, release
@@ -200,6 +200,8 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
     def task_page(request: Request, who: ConsoleSession, task_id: RowId, status: int = 200,
                   result: Any = None, error: str | None = None) -> Response:
         tenant = who.tenant
+        p = pipeline_for(tenant)
+        ensure_task_evidence(engine, p.detectors, tenant, task_id, clock=p.clock)
         try:
             with Session(engine) as s:
                 ctx = task_context(s, tenant, task_id, now_for(tenant))

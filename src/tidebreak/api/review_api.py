@@ -6,6 +6,8 @@ appeal of a decision made with a key is refused to that key like to a console us
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +24,7 @@ from tidebreak.ingest import InvalidInput, parse_event
 from tidebreak.model import EventType
 from tidebreak.pipeline import Pipeline, PipelineError
 from tidebreak.review.appeals import appeal_dict, file_appeal
-from tidebreak.review.context import search, task_context, task_dict
+from tidebreak.review.context import ensure_task_evidence, search, task_context, task_dict
 from tidebreak.review.decisions import decide_task
 from tidebreak.review.errors import ReviewError
 from tidebreak.review.leases import claim, release
@@ -75,7 +77,8 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
             raise ApiError(400, "field 'content_id' is required")
         try:
             ev = parse_event(event, default_type=EventType.REPORT)
-            outcome = pipeline_for(who.tenant).process(ev)
+            # the pipeline (models, database) runs off the event loop
+            outcome = await asyncio.to_thread(lambda: pipeline_for(who.tenant).process(ev))
         except InvalidInput as e:
             raise ApiError(e.status, str(e)) from None
         except PipelineError as e:
@@ -150,9 +153,11 @@ def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], princ
     @r.get("/v1/review/tasks/{task_id}", tags=["review"],
            summary="A task with its content, signals, history, similar items and ledger trail")
     def get_task(task_id: RowId, who: Principal = Depends(principal("review:read"))) -> dict[str, Any]:
+        p = pipeline_for(who.tenant)
+        ensure_task_evidence(engine, p.detectors, who.tenant, task_id, clock=p.clock)
         try:
             with Session(engine) as s:
-                return task_context(s, who.tenant, task_id, pipeline_for(who.tenant).clock())
+                return task_context(s, who.tenant, task_id, p.clock())
         except ReviewError as e:
             raise _fail(e) from None
 

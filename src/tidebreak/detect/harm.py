@@ -18,6 +18,13 @@ whole distribution. Evidence: `threshold`, `over_threshold`, `truncated` (the te
 than the model's token limit and only its start was read), `language`. Empty or whitespace-only
 text scores 0 everywhere without touching the model.
 
+Spans (`explain`): the words that drove each over-threshold score (leave-one-word-out
+occlusion, `tidebreak.detect.occlusion`), one extra model pass per word. `"inline"` (the
+constructor's default) puts them in the signal's evidence (`spans`, `spans_of`) at once;
+`"deferred"` (what `runtime.build_pipeline` uses) marks the evidence `spans_pending: true` with
+the text's digest and computes them later, for what a person will look at, through
+`explain_later` (`tidebreak.evidence`); False computes none.
+
 Language (`tidebreak.text.language`): the model covers the languages in its metadata's
 `languages` (["en"] when absent). An item reliably identified as another language is NOT scored
 as if it were English: instead of the harm signals it gets ONE signal of category
@@ -36,7 +43,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tidebreak import metrics
-from tidebreak.detect.base import register
+from tidebreak.detect.base import (SPANS_PENDING, TEXT_DIGEST, EvidenceRequest, register,
+                                   text_digest)
 from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.embed.runner import GraphRunner
 from tidebreak.model import Item, Signal
@@ -45,6 +53,21 @@ from tidebreak.text.language import (DEFAULT_COVERED, UNDETERMINED_GUESS, Langua
 
 CATEGORIES = ("hate", "violence", "harassment")
 NOT_COVERED = "language_not_covered"  # signal category of text in a language the model lacks
+EXPLAIN_MODES = ("inline", "deferred")
+
+
+def explain_mode(value: bool | str | None) -> str | None:
+    """"inline", "deferred" or None (no spans) from a constructor argument or setting."""
+    if value is True:
+        return "inline"
+    if value is False or value is None:
+        return None
+    v = str(value).strip().lower()
+    if v in EXPLAIN_MODES:
+        return v
+    if v in ("off", "none", "false", "0", ""):
+        return None
+    raise ValueError(f"harm explain mode must be inline, deferred or off, got {value!r}")
 
 
 def default_model_dir() -> Path:
@@ -127,13 +150,15 @@ class HarmClassifier:
         thresholds: Mapping[str, float] | None = None,
         batch_size: int = 64,
         language_gate: bool = True,
-        explain: bool = True,
+        explain: bool | str = True,
         explain_max_words: int | None = None,
     ) -> None:
-        # explain: occlusion spans for over-threshold scores in `detect` (one extra pass per word),
-        # over the first `explain_max_words` words: by default as many as the model reads (about
-        # 0.6 words per token: 40 for 64 tokens, 80 for 128).
-        self.explain = explain
+        # explain: occlusion spans for over-threshold scores (one extra pass per word): "inline"
+        # (or True) in `detect`, "deferred" later through `explain_later`, False none; over the
+        # first `explain_max_words` words: by default as many as the model reads (about 0.6
+        # words per token: 40 for 64 tokens, 80 for 128).
+        self.explain_mode = explain_mode(explain)
+        self.explain = self.explain_mode is not None
         self._explain_max_words = explain_max_words
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         meta_path = self.model_dir / "metadata.json"
@@ -280,9 +305,12 @@ class HarmClassifier:
         guesses, skip = self.languages_of(texts)
         probs, truncated = self.score(texts, skip)
         spans: dict[tuple[int, int], list[dict]] = {}
-        if self.explain:
+        deferred: set[tuple[int, int]] = set()
+        if self.explain_mode == "inline":
             with metrics.stage("evidence"):
                 spans = self._spans(texts, probs)
+        elif self.explain_mode == "deferred":
+            deferred = set(self._explainable(texts, probs))
         result: list[list[Signal]] = []
         for i, (row, trunc) in enumerate(zip(probs, truncated)):
             if skip[i]:  # not scored as if it were English: one routing signal instead
@@ -300,6 +328,9 @@ class HarmClassifier:
                 if (i, j) in spans:
                     evidence["spans"] = spans[(i, j)]
                     evidence["spans_of"] = "normalised text"
+                elif (i, j) in deferred:
+                    evidence[SPANS_PENDING] = True
+                    evidence[TEXT_DIGEST] = text_digest(texts[i])
                 sigs.append(
                     Signal(
                         detector=self.name,
@@ -317,17 +348,46 @@ class HarmClassifier:
         keyed by (text index, category index)."""
         from tidebreak.detect.occlusion import Request, explain
 
-        wanted: list[tuple[int, int]] = []
-        requests: list[Request] = []
-        for i, row in enumerate(probs):
-            for j, c in enumerate(self.categories):
-                if row[j] >= self.thresholds[c] and texts[i] and not texts[i].isspace():
-                    wanted.append((i, j))
-                    requests.append(Request(texts[i], j, float(row[j])))
-        if not requests:
+        wanted = self._explainable(texts, probs)
+        if not wanted:
             return {}
+        requests = [Request(texts[i], j, float(probs[i, j])) for i, j in wanted]
         found = explain(lambda ts: self.score(ts)[0], requests, max_words=self.explain_max_words)
         return {key: [sp.as_dict() for sp in f] for key, f in zip(wanted, found)}
+
+    def _explainable(self, texts: Sequence[str], probs: np.ndarray) -> list[tuple[int, int]]:
+        """(text index, category index) of every over-threshold score of a non-blank text."""
+        return [(i, j) for i, row in enumerate(probs) for j, c in enumerate(self.categories)
+                if row[j] >= self.thresholds[c] and texts[i] and not texts[i].isspace()]
+
+    # -- Explainer interface (tidebreak.detect.base) ------------------------------------------
+
+    def explain_later(self, requests: Sequence[EvidenceRequest | tuple[str, str]]
+                      ) -> list[list[dict[str, Any]]]:
+        """Spans for (normalised text, category) pairs, all in one batched occlusion call: the
+        spans `detect` gives inline for the same text (each text is scored again for its own
+        probability, which a text's batch-mates do not change). Unknown categories and blank
+        texts get none."""
+        from tidebreak.detect.occlusion import Request, explain
+
+        if not requests:
+            return []
+        column = {c: j for j, c in enumerate(self.categories)}
+        live = [k for k, (text, cat) in enumerate(requests)
+                if cat in column and isinstance(text, str) and text and not text.isspace()]
+        out: list[list[dict[str, Any]]] = [[] for _ in requests]
+        if not live:
+            return out
+        texts = list(dict.fromkeys(requests[k][0] for k in live))
+        probs, _ = self.score(texts)
+        row_of = {t: r for r, t in enumerate(texts)}
+        occl = [Request(requests[k][0], column[requests[k][1]],
+                        float(probs[row_of[requests[k][0]], column[requests[k][1]]]))
+                for k in live]
+        found = explain(lambda ts: self.score(ts)[0], occl, max_words=self.explain_max_words)
+        for k, spans in zip(live, found):
+            out[k] = [sp.as_dict() for sp in spans]
+        return out
 
 
 _DEFAULT: HarmClassifier | None = None

@@ -32,6 +32,7 @@ from tidebreak.model import ActionType, EventType
 from tidebreak.policy.sections import BreakerConfig
 from tidebreak.review.queue import open_task
 from tidebreak.store.schema import BreakerRow, ContentRow, DecisionRow, EngagementSampleRow
+from tidebreak.store.txcache import is_new, tx_cache
 
 MAX_UPDATES = 1000
 FACT_CHECK_CATEGORIES = ("misinformation", "voting_misinformation")
@@ -231,6 +232,7 @@ def check(s: Session, tenant: str, row: ContentRow, rates: tuple[float, float],
                "queue": cfg.queue}
     b = BreakerRow(tenant=tenant, content_id=row.id, cap=cfg.cap, reasons=reasons, tripped_at=now)
     s.add(b)
+    tx_cache(s, "breakers").setdefault((tenant, row.id), []).append(b)
     # Its own queue, as a critical task: the review module ranks it by severity and reach, so a
     # viral item comes first there.
     open_task(s, tenant=tenant, content_id=row.id, decision_id=row.last_decision_id,
@@ -255,9 +257,13 @@ def _fact_checked(payload: dict[str, Any]) -> bool:
 
 def release(s: Session, tenant: str, content_id: str, by: str, why: str,
             now: datetime) -> list[BreakerRow]:
-    held = s.execute(select(BreakerRow).where(BreakerRow.tenant == tenant,
-                                              BreakerRow.content_id == content_id,
-                                              BreakerRow.released_at.is_(None))).scalars().all()
+    if is_new(s, "content", (tenant, content_id)):  # only this transaction can have tripped
+        held = [b for b in tx_cache(s, "breakers").get((tenant, content_id), [])
+                if b.released_at is None]
+    else:
+        held = list(s.execute(select(BreakerRow).where(
+            BreakerRow.tenant == tenant, BreakerRow.content_id == content_id,
+            BreakerRow.released_at.is_(None))).scalars().all())
     for b in held:
         b.released_at, b.released_by = now, by
         ledger.append(s, tenant=tenant, kind="breaker.release", subject=content_id, actor=by,

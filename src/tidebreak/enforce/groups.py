@@ -37,6 +37,7 @@ from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware, impose, sync_status
 from tidebreak.model import NON_VIOLATION_CATEGORIES, EventType
 from tidebreak.policy.sections import STAGE_ORDER, STAGES, GroupConfig
+from tidebreak.store.txcache import is_new, tx_cache
 from tidebreak.store.schema import (
     GroupDeterminationRow,
     GroupPostRow,
@@ -68,12 +69,17 @@ class UnknownGroup(GroupError):
 def record_post(e: Enforcement) -> GroupPostRow:
     """Keep the item's group_posts row in step with the decision just taken on it."""
     s, row, d = e.session, e.content, e.decision
-    gp = s.get(GroupPostRow, (e.tenant, row.id))
+    new_content = is_new(s, "content", (e.tenant, row.id))
+    gp = None if new_content else s.get(GroupPostRow, (e.tenant, row.id))
+    if new_content:  # its group_posts row, if any, was made earlier in this transaction
+        gp = tx_cache(s, "group_posts").get((e.tenant, row.id))
     if gp is None:
         gp = GroupPostRow(tenant=e.tenant, content_id=row.id, group_id=row.group_id,
                           author_id=row.author_id, created_at=row.created_at or e.now,
                           violating=False, reports=0, decision_id=d.id)
         s.add(gp)
+        tx_cache(s, "group_posts")[(e.tenant, row.id)] = gp
+        _joined_window(s, e.tenant, gp)
     approved = (row.meta or {}).get("approved_by")
     gp.approved_by = str(approved)[:256] if approved else gp.approved_by
     gp.reports = row.reports or 0
@@ -108,12 +114,64 @@ class Assessment:
     evidence: dict[str, Any]
 
 
+# A batch of decisions assesses a group after each of its posts. Within the batch's transaction
+# the group's window of posts, its roster and the shut-down groups are read once and then kept
+# current by this module's own writes (record_post, change_stage, set_roles), so each assessment
+# is computed in memory from the same rows the queries would return.
+
+
+def _window(s: Session, tenant: str, group_id: str, since: datetime) -> list[GroupPostRow]:
+    """The group's posts made since `since`, oldest first (ties by content id)."""
+    memo = tx_cache(s, "group_window")
+    key = (tenant, group_id, since)
+    if key not in memo:
+        memo[key] = list(s.execute(select(GroupPostRow).where(
+            GroupPostRow.tenant == tenant, GroupPostRow.group_id == group_id,
+            GroupPostRow.created_at >= since)
+            .order_by(GroupPostRow.created_at, GroupPostRow.content_id)).scalars())
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _joined_window(s: Session, tenant: str, gp: GroupPostRow) -> None:
+    """A post recorded in this transaction joins every window already read that covers it."""
+    for (t, g, since), rows in tx_cache(s, "group_window").items():
+        if t == tenant and g == gp.group_id and aware(gp.created_at) >= aware(since):
+            rows.append(gp)
+            rows.sort(key=lambda r: (aware(r.created_at), r.content_id))
+    members = tx_cache(s, "group_members").get((tenant, gp.group_id))
+    if members is not None and gp.author_id:
+        members.add(gp.author_id)
+
+
 def _roles(s: Session, tenant: str, group_id: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {r: set() for r in ROLES}
-    for actor, role in s.execute(select(GroupRoleRow.actor_id, GroupRoleRow.role).where(
-            GroupRoleRow.tenant == tenant, GroupRoleRow.group_id == group_id)):
-        out[role].add(actor)
-    return out
+    memo = tx_cache(s, "group_roles")
+    if (tenant, group_id) not in memo:
+        out: dict[str, set[str]] = {r: set() for r in ROLES}
+        for actor, role in s.execute(select(GroupRoleRow.actor_id, GroupRoleRow.role).where(
+                GroupRoleRow.tenant == tenant, GroupRoleRow.group_id == group_id)):
+            out[role].add(actor)
+        memo[(tenant, group_id)] = out
+    return {r: set(a) for r, a in memo[(tenant, group_id)].items()}
+
+
+def _members(s: Session, tenant: str, group_id: str) -> set[str]:
+    """Everyone on the roster or who posted (memo kept current by record_post)."""
+    memo = tx_cache(s, "group_members")
+    if (tenant, group_id) not in memo:
+        memo[(tenant, group_id)] = _members_of(s, tenant, [group_id])
+    return set(memo[(tenant, group_id)])
+
+
+def _closed(s: Session, tenant: str, group_id: str) -> tuple[list[str], set[str]]:
+    """Groups shut down or removed (other than this one), and their members."""
+    memo = tx_cache(s, "closed_groups")
+    if tenant not in memo:
+        closed = list(s.execute(select(GroupStandingRow.group_id).where(
+            GroupStandingRow.tenant == tenant, GroupStandingRow.stage.in_(CLOSED))).scalars())
+        memo[tenant] = (closed, {g: _members_of(s, tenant, [g]) for g in closed})
+    closed, members = memo[tenant]
+    others = [g for g in closed if g != group_id]
+    return others, set().union(*(members[g] for g in others))
 
 
 def _members_of(s: Session, tenant: str, group_ids: list[str]) -> set[str]:
@@ -130,17 +188,14 @@ def _members_of(s: Session, tenant: str, group_ids: list[str]) -> set[str]:
 def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: datetime) -> Assessment:
     """Measure a group's health from its posts in the window, with the evidence."""
     since = now - timedelta(days=cfg.window_days)
-    in_window = (GroupPostRow.tenant == tenant, GroupPostRow.group_id == group_id,
-                 GroupPostRow.created_at >= since)
-    n, reported = s.execute(select(func.count(), func.coalesce(func.sum(
-        case((GroupPostRow.reports > 0, 1), else_=0)), 0)).where(*in_window)).one()
+    posts = _window(s, tenant, group_id, since)
+    n, reported = len(posts), sum(1 for p in posts if (p.reports or 0) > 0)
     if not n:
         return Assessment(group_id, 0, None, "healthy",
                           {"note": f"no posts in the last {cfg.window_days:g} days: nothing to "
                                    "measure, so no determination"})
-    violating = s.execute(select(GroupPostRow).where(
-        *in_window, GroupPostRow.violating.is_(True), GroupPostRow.category.in_(cfg.focus))
-        .order_by(GroupPostRow.created_at)).scalars().all()
+    focus = set(cfg.focus)
+    violating = [p for p in posts if p.violating and p.category in focus]
     roles = _roles(s, tenant, group_id)
     staff = roles["admin"] | roles["moderator"]
     v = min(1.0, sum(cfg.severity_weights.get(p.severity or "medium", 0.5) for p in violating) / n)
@@ -155,11 +210,9 @@ def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: dateti
             .group_by(StrikeRow.actor_id)) if c >= cfg.repeat_offender_strikes}
     o = len(offenders) / len(staff) if staff else 0.0
     r = reported / n
-    closed = list(s.execute(select(GroupStandingRow.group_id).where(
-        GroupStandingRow.tenant == tenant, GroupStandingRow.stage.in_(CLOSED),
-        GroupStandingRow.group_id != group_id)).scalars())
-    members = _members_of(s, tenant, [group_id])
-    overlap = members & _members_of(s, tenant, closed) if closed else set()
+    closed, closed_members = _closed(s, tenant, group_id)
+    members = _members(s, tenant, group_id)
+    overlap = members & closed_members if closed else set()
     m = len(overlap) / len(members) if members else 0.0
     w = cfg.weights
     components = {"violating_share": w["violating_share"] * v,
@@ -254,6 +307,8 @@ def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: flo
                                              "notice": notice, "policy_version": policy_version,
                                              "evidence": evidence}, at=now)
     group.stage, group.health = to, health
+    for name in ("closed_groups", "groups_due"):
+        tx_cache(s, name).clear()
     for listener in STAGE_LISTENERS:
         listener(s, tenant, det, now)
     return det
@@ -301,13 +356,16 @@ def apply(s: Session, tenant: str, group_id: str, cfg: GroupConfig, policy_versi
 def sweep(s: Session, tenant: str, now: datetime,
           group_ids: Iterable[str] | None = None) -> list[str]:
     """Remove shut-down groups whose read-only grace period is over."""
-    q = select(GroupStandingRow).where(GroupStandingRow.tenant == tenant,
-                                       GroupStandingRow.stage == "shutdown",
-                                       GroupStandingRow.remove_at <= now)
-    if group_ids is not None:
-        q = q.where(GroupStandingRow.group_id.in_(list(group_ids)))
+    memo = tx_cache(s, "groups_due")
+    if (tenant, now) not in memo:  # one read per transaction; change_stage forgets it
+        memo[(tenant, now)] = list(s.execute(select(GroupStandingRow).where(
+            GroupStandingRow.tenant == tenant, GroupStandingRow.stage == "shutdown",
+            GroupStandingRow.remove_at <= now)).scalars().all())
+    wanted = None if group_ids is None else set(group_ids)
     done = []
-    for st in s.execute(q).scalars().all():
+    for st in [x for x in memo[(tenant, now)] if wanted is None or x.group_id in wanted]:
+        if st.stage != "shutdown":
+            continue  # removed earlier in this transaction
         group = s.get(GroupRow, (tenant, st.group_id))
         if group is None:
             continue
@@ -332,10 +390,8 @@ class GroupEnforcer:
         record_post(e)
         cfg = e.policy.sections.groups if e.policy is not None else None
         if cfg is not None:
-            s = e.session
-            s.flush()
-            apply(s, e.tenant, group_id, cfg, e.policy.version, e.now,  # type: ignore[union-attr]
-                  trigger=e.decision.id)
+            apply(e.session, e.tenant, group_id, cfg, e.policy.version,  # type: ignore[union-attr]
+                  e.now, trigger=e.decision.id)
 
 
 # -- roster and display -------------------------------------------------------------------------
@@ -371,6 +427,8 @@ def set_roles(s: Session, tenant: str, group_id: str, roles: dict[str, list[str]
         if row is not None:
             s.delete(row)
             gone += 1
+    for name in ("group_roles", "group_members", "closed_groups"):
+        tx_cache(s, name).clear()
     counts = dict(Counter(seen.values()))
     ledger.append(s, tenant=tenant, kind="group.roles", subject=f"group:{group_id}", actor=by,
                   payload={"set": {r: sorted(a for a, x in seen.items() if x == r) for r in counts},

@@ -27,9 +27,16 @@ from sqlalchemy.orm import Session
 
 from tidebreak import ledger
 from tidebreak.enforce.hooks import Enforcement
-from tidebreak.enforce.strikes import active_strike_rows, strike_dict, strike_ids_for_content
+from tidebreak.enforce.strikes import (
+    active_strike_rows,
+    active_strikes,
+    standing_changed,
+    strike_dict,
+    strike_ids_for_content,
+)
 from tidebreak.policy.sections import PENALTY_STRENGTH, ImmediateRule, LadderStep
 from tidebreak.store.schema import ActorRow, PenaltyRow, StrikeRow
+from tidebreak.store.txcache import added, tx_cache
 
 RESTRICTING = ("limited", "suspended", "banned")  # penalties that restrict while they last
 
@@ -45,11 +52,26 @@ def _iso(dt: datetime | None) -> str | None:
 
 def live_penalties(session: Session, tenant: str, actor_ids: Iterable[str],
                    now: datetime) -> dict[str, list[PenaltyRow]]:
-    """Restricting penalties in force now, per actor (one query for many actors)."""
-    ids = list(set(actor_ids))
+    """Restricting penalties in force now, per actor (one query for many actors). Remembered
+    for the transaction (a batch asks once for all its authors) until one of them changes."""
+    memo = tx_cache(session, "live_penalties")
+    wanted = set(actor_ids)
+    ids = [a for a in wanted if (tenant, a, now) not in memo]
+    if ids:
+        for a, rows in _live_penalties(session, tenant, ids, now).items():
+            memo[(tenant, a, now)] = rows
+    return {a: [p for p in memo[(tenant, a, now)] if _in_force(p, now)] for a in wanted}
+
+
+def _in_force(p: PenaltyRow, now: datetime) -> bool:
+    return (p.penalty in RESTRICTING and p.lifted_at is None
+            and aware(p.starts_at) <= now  # type: ignore[operator]
+            and (p.ends_at is None or aware(p.ends_at) > now))  # type: ignore[operator]
+
+
+def _live_penalties(session: Session, tenant: str, ids: list[str],
+                    now: datetime) -> dict[str, list[PenaltyRow]]:
     out: dict[str, list[PenaltyRow]] = {a: [] for a in ids}
-    if not ids:
-        return out
     rows = session.execute(
         select(PenaltyRow).where(
             PenaltyRow.tenant == tenant, PenaltyRow.actor_id.in_(ids),
@@ -86,12 +108,16 @@ def impose(session: Session, *, tenant: str, actor_id: str, penalty: str, days: 
     if _actor(session, tenant, actor_id) is None:  # e.g. a group admin who never posted
         session.add(ActorRow(tenant=tenant, id=actor_id, status="active", first_seen=now, meta={}))
     ends = now + timedelta(days=days) if days is not None else None
+    standing_changed(session, tenant, actor_id)
     row = PenaltyRow(tenant=tenant, actor_id=actor_id, penalty=penalty, limits=list(limits),
                      reach=reach, starts_at=now, ends_at=ends, rule=rule, ground=ground,
                      notice=notice, cause_content_id=cause_content_id,
                      cause_group_id=cause_group_id, strike_ids=strike_ids or [], reasons=reasons,
                      policy_version=policy_version, decided_by=decided_by)
     session.add(row)
+    for (t, a, at), rows in tx_cache(session, "live_penalties").items():
+        if t == tenant and a == actor_id and _in_force(row, at):
+            rows.append(row)
     session.flush()  # the id goes into the ledger entry
     ledger.append(session, tenant=tenant, kind="account.penalty", subject=f"account:{actor_id}",
                   actor=decided_by, payload=penalty_dict(row), at=now)
@@ -107,7 +133,9 @@ PENALTY_LISTENERS: list[Callable[[Session, str, PenaltyRow, datetime], None]] = 
 
 
 def _actor(session: Session, tenant: str, actor_id: str) -> ActorRow | None:
-    return session.get(ActorRow, (tenant, actor_id))
+    # an account this transaction just added is not in the identity map until a flush
+    new = added(session, "actor", (tenant, actor_id))
+    return new if new is not None else session.get(ActorRow, (tenant, actor_id))
 
 
 def _notice(penalty: str, n: int, days: float | None, limits: tuple[str, ...]) -> str:
@@ -137,6 +165,8 @@ def escalate(e: Enforcement) -> PenaltyRow | None:
     new = next((r for r in strikes if r.decision_id == e.decision.id), None)
     if new is None:
         return None  # no strike (nothing removing in the reasons): nothing to escalate
+    if any(r.id is None for r in strikes):
+        s.flush()  # the strikes' ids go into the penalty and its reasons
     n = len(strikes)
     rule: ImmediateRule | LadderStep | None = next(
         (r for r in cfg.immediate if r.category == new.category
@@ -177,6 +207,7 @@ def lift_for_restore(s: Session, tenant: str, actor_id: str, content_id: str, by
     for p in rows:
         if ids & set(p.strike_ids or []):
             p.lifted_at = now
+            standing_changed(s, tenant, actor_id)
             p.lifted_reason = (f"{content_id} was restored by {by}: its strike is revoked, so "
                                "this penalty no longer has the strikes it was imposed for")
             ledger.append(s, tenant=tenant, kind="account.penalty.lifted",
@@ -190,17 +221,22 @@ def lift_for_restore(s: Session, tenant: str, actor_id: str, content_id: str, by
 
 def sync_status(s: Session, tenant: str, actor_id: str, now: datetime, reason: str) -> str:
     """Bring ActorRow.status in line with the live penalties; record a change in the ledger."""
-    actor = s.get(ActorRow, (tenant, actor_id))
+    actor = _actor(s, tenant, actor_id)
     if actor is None:
         return "active"
-    s.flush()
+    # Status depends on live penalties, active strikes and the time; in a batch's transaction
+    # it is read once per author, again only after a strike or penalty changed for them.
+    synced = tx_cache(s, "status_synced")
+    if (tenant, actor_id, now) in synced:
+        return actor.status  # type: ignore[no-any-return]
     live = live_penalties(s, tenant, [actor_id], now)[actor_id]
-    status = status_of(live, len(active_strike_rows(s, tenant, actor_id, now)))
+    status = status_of(live, sum(active_strikes(s, tenant, actor_id, now).values()))
     if actor.status != status:
         ledger.append(s, tenant=tenant, kind="account.status", subject=f"account:{actor_id}",
                       actor="automation", payload={"from": actor.status, "to": status,
                                                    "reason": reason}, at=now)
         actor.status = status
+    synced[(tenant, actor_id, now)] = True
     return status
 
 

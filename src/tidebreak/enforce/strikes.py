@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -10,17 +11,41 @@ from sqlalchemy.orm import Session
 
 from tidebreak.model import Decision, RuleHit
 from tidebreak.store.schema import StrikeRow
+from tidebreak.store.txcache import tx_cache
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
 def active_strikes(session: Session, tenant: str, actor_id: str, now: datetime) -> Counter[str]:
-    rows = session.execute(
-        select(StrikeRow.category).where(
-            StrikeRow.tenant == tenant, StrikeRow.actor_id == actor_id,
-            StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
-    ).scalars()
-    return Counter(rows)
+    """The categories of the author's strikes that count now."""
+    return Counter(r.category for r in active_strike_rows(session, tenant, actor_id, now))
+
+
+def recall_active_strikes(session: Session, tenant: str, actor_ids: Iterable[str],
+                          now: datetime) -> None:
+    """Read many authors' strikes with one query (a batch's authors, up front). The
+    transaction then remembers them: add_strike appends, a revocation is seen on the row."""
+    memo = tx_cache(session, "strike_rows")
+    ids = sorted({a for a in actor_ids if (tenant, a, now) not in memo})
+    if not ids:
+        return
+    found: dict[str, list[StrikeRow]] = {a: [] for a in ids}
+    for r in session.execute(
+            select(StrikeRow).where(
+                StrikeRow.tenant == tenant, StrikeRow.actor_id.in_(ids),
+                StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
+            .order_by(StrikeRow.created_at, StrikeRow.id)).scalars():
+        found[r.actor_id].append(r)
+    for a, rows in found.items():
+        memo[(tenant, a, now)] = rows
+
+
+def standing_changed(session: Session, tenant: str, actor_id: str) -> None:
+    """A strike or penalty of the actor was added, revoked or lifted: their status must be
+    worked out again."""
+    memo = tx_cache(session, "status_synced")
+    for key in [k for k in memo if k[0] == tenant and k[1] == actor_id]:
+        del memo[key]
 
 
 def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
@@ -39,6 +64,10 @@ def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
                     content_id=decision.content_id, created_at=now,
                     expires_at=now + timedelta(days=days), revoked=False)
     session.add(row)
+    for (t, a, at), rows in tx_cache(session, "strike_rows").items():
+        if t == tenant and a == actor_id and row.expires_at > at:
+            rows.append(row)  # newest last, as the query orders them
+    standing_changed(session, tenant, actor_id)
     return row
 
 
@@ -50,18 +79,18 @@ def revoke_strikes_for(session: Session, tenant: str, content_id: str) -> int:
     ).scalars().all()
     for r in rows:
         r.revoked = True
+        standing_changed(session, tenant, r.actor_id)
     return len(rows)
 
 
 def active_strike_rows(session: Session, tenant: str, actor_id: str,
                        now: datetime) -> list[StrikeRow]:
-    """The author's strikes that count now (not revoked, not decayed), oldest first."""
-    return list(session.execute(
-        select(StrikeRow).where(
-            StrikeRow.tenant == tenant, StrikeRow.actor_id == actor_id,
-            StrikeRow.revoked.is_(False), StrikeRow.expires_at > now)
-        .order_by(StrikeRow.created_at, StrikeRow.id)
-    ).scalars())
+    """The author's strikes that count now (not revoked, not decayed), oldest first. A strike
+    added in this transaction has no id until the session flushes."""
+    memo = tx_cache(session, "strike_rows")
+    if (tenant, actor_id, now) not in memo:
+        recall_active_strikes(session, tenant, [actor_id], now)
+    return [r for r in memo[(tenant, actor_id, now)] if not r.revoked]
 
 
 def strike_ids_for_content(session: Session, tenant: str, content_id: str) -> set[int]:

@@ -34,6 +34,7 @@ from tidebreak.governance.errors import Conflict, GovernanceError, NotFound
 from tidebreak.model import Action, ActionType, Content, ContentKind, RuleHit
 from tidebreak.policy import Policy, compile_condition
 from tidebreak.store.schema import DecisionRow, ElectionRow, ReviewTaskRow
+from tidebreak.store.txcache import tx_cache
 
 # The category of the information label (model.INFORMATION_CATEGORIES). Deliberately not
 # registered in model.CATEGORIES: it is context, not a harm (no rule may remove for it, no strike,
@@ -158,7 +159,11 @@ def create(engine: Engine, tenant: str, spec: dict[str, Any], *, by: str,
 def sync_session(s: Session, tenant: str, now: datetime) -> list[ElectionRow]:
     """Record every state change the clock has made (ledger `election.mode`) and return the
     active elections. Runs inside the caller's transaction."""
-    rows = list(s.execute(select(ElectionRow).where(ElectionRow.tenant == tenant)).scalars())
+    memo = tx_cache(s, "elections")  # a batch's events share one read of the elections
+    if tenant not in memo:
+        memo[tenant] = list(s.execute(select(ElectionRow).where(ElectionRow.tenant == tenant))
+                            .scalars())
+    rows = memo[tenant]
     active = []
     for e in rows:
         state = phase(e, now)

@@ -42,6 +42,7 @@ from tidebreak.model import (
     RuleHit,
 )
 from tidebreak.store.schema import ActorRow, ContentRow, PolicyExceptionRow
+from tidebreak.store.txcache import is_new
 
 KINDS = ("newsworthiness", "public_interest")
 NEVER_EXCEPTED = frozenset({"voting_misinformation"})
@@ -141,6 +142,8 @@ def grant(pipeline: Any, *, content_id: str, category: str, justification: str,
 
 def _active(s: Session, tenant: str, content_id: str, now: datetime,
             category: str | None = None) -> list[PolicyExceptionRow]:
+    if is_new(s, "content", (tenant, content_id)):
+        return []  # a person grants exceptions on stored content, never inside its creation
     q = select(PolicyExceptionRow).where(PolicyExceptionRow.tenant == tenant,
                                          PolicyExceptionRow.content_id == content_id,
                                          PolicyExceptionRow.status == "active")
@@ -152,7 +155,7 @@ def _active(s: Session, tenant: str, content_id: str, now: datetime,
 def exception_adjuster(a: Any) -> tuple[RuleHit, ...]:
     """Decide step: while an exception is active, the enforced hits of its category become one
     hit citing the exception (and the rules it sets aside)."""
-    if not a.hits:
+    if not a.hits or a.event.type == EventType.CREATE:  # new content: no exception yet
         return a.hits
     active = _active(a.session, a.tenant, a.content.id, a.now)
     if not active:

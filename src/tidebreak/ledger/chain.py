@@ -2,8 +2,16 @@
 
 Each entry's hash covers its sequence number, time, kind, subject, actor, payload and the previous
 entry's hash, so altering, deleting or reordering any past row breaks every later link, and
-`verify` names the first bad entry. Appends lock the single `ledger_head` row, so concurrent
-writers (API replicas, workers) serialise on PostgreSQL; SQLite's write lock does the same.
+`verify` names the first bad entry.
+
+Writers do not wait for each other while they work: `append` only notes the entry in the
+caller's transaction, and the chain is linked when that transaction commits. Then, and only
+then, the single `ledger_head` row is locked: the transaction's other writes are flushed first
+(so it holds the head last and never waits for another row while holding it), its entries take
+the next sequence numbers and hashes in the order they were appended, and the commit releases
+the head. Concurrent writers (API replicas, workers) so serialise only for the few
+milliseconds of linking and committing, not for their whole batch; an entry is in the chain
+exactly when the state change it records is committed.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tidebreak.store.schema import LedgerEntryRow, LedgerHeadRow
+from tidebreak.store.txcache import tx_cache
 
 GENESIS = "0" * 64
 
@@ -39,22 +48,35 @@ def entry_hash(seq: int, created_at: str, kind: str, subject: str, actor: str, p
 
 def append(session: Session, *, tenant: str, kind: str, subject: str, actor: str,
            payload: dict[str, Any], at: datetime) -> LedgerEntryRow:
-    """Append one entry inside the caller's transaction (it commits with the state change)."""
+    """Append one entry inside the caller's transaction: it is linked into the chain, and
+    written, when the transaction commits (with the state change it records), and not at all
+    if it rolls back. The returned row gets its `seq` and hashes at commit."""
+    row = LedgerEntryRow(tenant=tenant, kind=kind, subject=subject, actor=actor,
+                         created_at=at.isoformat(), payload=canonical_json(payload))
+    tx_cache(session, "ledger").setdefault("pending", []).append(row)
+    return row
+
+
+@event.listens_for(Session, "before_commit")
+def _link_pending(session: Session) -> None:
+    pending = tx_cache(session, "ledger").pop("pending", None)
+    if not pending:
+        return
+    session.flush()  # every other row this transaction writes is locked before the head
     head = session.execute(
         select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:  # only a database created outside the migrations lacks the head row
         head = LedgerHeadRow(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    seq = head.seq + 1
-    created = at.isoformat()
-    body = canonical_json(payload)
-    digest = entry_hash(seq, created, kind, subject, actor, body, head.hash)
-    row = LedgerEntryRow(seq=seq, tenant=tenant, kind=kind, subject=subject, actor=actor,
-                         created_at=created, payload=body, prev_hash=head.hash, hash=digest)
-    session.add(row)
-    head.seq, head.hash = seq, digest
-    return row
+    seq, prev = head.seq, head.hash
+    for row in pending:
+        seq += 1
+        row.seq, row.prev_hash = seq, prev
+        row.hash = prev = entry_hash(seq, row.created_at, row.kind, row.subject, row.actor,
+                                     row.payload, prev)
+    session.add_all(pending)
+    head.seq, head.hash = seq, prev
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@ history, similar banked items and fact-checks, reports, appeals and the item's l
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from tidebreak.detect.bank import BankDetector
 from tidebreak.enforce.strikes import active_strikes
+from tidebreak.evidence import attach_many, ensure_content
 from tidebreak.review.appeals import appeal_dict
 from tidebreak.review.errors import NotFound, ReviewError
 from tidebreak.review.priority import GRAPHIC_CATEGORIES, aware
@@ -25,6 +29,7 @@ from tidebreak.store.schema import (
 )
 from tidebreak.text import normalise
 
+log = logging.getLogger("tidebreak.review")
 HOSTILE_SCORE = 0.5  # any harm score this high blurs the item until the reviewer clicks
 SEARCH_FIELDS = ("content", "author", "group")
 
@@ -89,6 +94,22 @@ def _group(s: Session, tenant: str, group: str | None) -> dict[str, Any] | None:
             "content_by_state": states}
 
 
+def ensure_task_evidence(engine: Engine, detectors: Iterable[object], tenant: str,
+                         task_id: int, *, clock: Callable[[], datetime] | None = None) -> None:
+    """Compute now any evidence still pending on the task's item (all of its decisions), so the
+    task page shows its spans. A failure is logged and leaves the evidence pending."""
+    with Session(engine) as s:
+        task = s.get(ReviewTaskRow, task_id)
+        content_id = task.content_id if task is not None and task.tenant == tenant else None
+    if content_id is None:
+        return
+    try:
+        ensure_content(engine, detectors, tenant, content_id, clock=clock)
+    except Exception:  # noqa: BLE001 - evidence is secondary to showing the task
+        log.exception("computing pending evidence failed",
+                      extra={"tenant": tenant, "task_id": task_id})
+
+
 def task_context(s: Session, tenant: str, task_id: int, now: Any) -> dict[str, Any]:
     task = s.get(ReviewTaskRow, task_id)
     if task is None or task.tenant != tenant:
@@ -96,7 +117,9 @@ def task_context(s: Session, tenant: str, task_id: int, now: Any) -> dict[str, A
     row = s.get(ContentRow, (tenant, task.content_id))
     if row is None:
         raise NotFound(f"no content {task.content_id!r}")
-    decisions = history(s, tenant, row.id)
+    # deferred evidence (occlusion spans) stored beside each decision, merged in; callers run
+    # `ensure_task_evidence` first so a person never sees it pending
+    decisions = attach_many(s, tenant, history(s, tenant, row.id))
     signals = [sig for d in decisions for sig in d["signals"]]
     harm = max((sig["score"] for sig in signals if sig["category"] in GRAPHIC_CATEGORIES
                 or sig["category"] == "harassment"), default=0.0)

@@ -15,7 +15,13 @@ from tidebreak.config import Settings
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.model import Decision, EventType, RuleHit
 from tidebreak.review import priority as prio
-from tidebreak.review.queue import OPEN_STATES, REPORTS_QUEUE, open_task, rescore
+from tidebreak.review.queue import (
+    OPEN_STATES,
+    REPORTS_QUEUE,
+    open_task,
+    rescore,
+    tasks_of_decision,
+)
 from tidebreak.store.schema import ReviewReportRow, ReviewTaskRow, TrustedFlaggerRow
 
 
@@ -40,12 +46,7 @@ class ReviewEnforcer:
             self._record_report(e)
 
     def _rank_escalations(self, e: Enforcement) -> None:
-        tasks = e.session.execute(
-            select(ReviewTaskRow).where(ReviewTaskRow.tenant == e.tenant,
-                                        ReviewTaskRow.decision_id == e.decision.id,
-                                        ReviewTaskRow.status.in_(OPEN_STATES))
-        ).scalars().all()
-        for task in tasks:
+        for task in tasks_of_decision(e.session, e.tenant, e.decision.id):
             hit: RuleHit | None = next((h for h in e.decision.reasons if h.rule_id == task.reason),
                                        None)
             if hit is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tidebreak.review import priority as prio
 from tidebreak.store.schema import ContentRow, ReviewQueueRow, ReviewTaskRow
+from tidebreak.store.txcache import added, is_new, tx_cache
 
 DEFAULT_QUEUE = "general"
 REPORTS_QUEUE = "reports"
@@ -24,9 +25,12 @@ OPEN_STATES = ("open", "claimed")
 
 
 def sla_overrides(session: Session, tenant: str) -> dict[str, int]:
-    rows = session.execute(select(ReviewQueueRow.name, ReviewQueueRow.sla_minutes)
-                           .where(ReviewQueueRow.tenant == tenant)).all()
-    return {name: minutes for name, minutes in rows}
+    memo = tx_cache(session, "sla_overrides")
+    if tenant not in memo:
+        rows = session.execute(select(ReviewQueueRow.name, ReviewQueueRow.sla_minutes)
+                               .where(ReviewQueueRow.tenant == tenant)).all()
+        memo[tenant] = {name: minutes for name, minutes in rows}
+    return dict(memo[tenant])
 
 
 def rescore(task: ReviewTaskRow, row: ContentRow | None, now: datetime) -> None:
@@ -48,18 +52,26 @@ def open_task(session: Session, *, tenant: str, content_id: str, decision_id: st
     (task, created). `priority` is the policy's hint; the stored priority is computed (see
     review.priority) and never lower than an earlier escalation's."""
     queue = queue or DEFAULT_QUEUE
-    existing = session.execute(
-        select(ReviewTaskRow).where(
-            ReviewTaskRow.tenant == tenant, ReviewTaskRow.content_id == content_id,
-            ReviewTaskRow.queue == queue, ReviewTaskRow.status.in_(OPEN_STATES))
-    ).scalar_one_or_none()
-    row = session.get(ContentRow, (tenant, content_id))
+    opened_here = tx_cache(session, "tasks_by_content")
+    if is_new(session, "content", (tenant, content_id)):
+        # content created in this transaction has only the tasks this transaction opened
+        existing = next((t for t in opened_here.get((tenant, content_id, queue), ())
+                         if t.status in OPEN_STATES), None)
+    else:
+        existing = session.execute(
+            select(ReviewTaskRow).where(
+                ReviewTaskRow.tenant == tenant, ReviewTaskRow.content_id == content_id,
+                ReviewTaskRow.queue == queue, ReviewTaskRow.status.in_(OPEN_STATES))
+        ).scalar_one_or_none()
+    row = added(session, "content", (tenant, content_id)) or session.get(ContentRow,
+                                                                           (tenant, content_id))
     sev, gap = prio.severity_weight(severity), prio.confidence_gap(score)
     if existing is not None:
         existing.severity = max(existing.severity, sev)
         existing.confidence_gap = max(existing.confidence_gap, gap)
         if decision_id:
             existing.decision_id = decision_id
+            _opened_by(session, decision_id).append(existing)
         rescore(existing, row, now)
         return existing, False
     task = ReviewTaskRow(tenant=tenant, content_id=content_id, decision_id=decision_id, queue=queue,
@@ -69,7 +81,24 @@ def open_task(session: Session, *, tenant: str, content_id: str, decision_id: st
                          due_at=prio.due_at(now, queue, sla_overrides(session, tenant)))
     rescore(task, row, now)
     session.add(task)
+    opened_here.setdefault((tenant, content_id, queue), []).append(task)
+    if decision_id:
+        _opened_by(session, decision_id).append(task)
     return task, True
+
+
+def _opened_by(session: Session, decision_id: str) -> list[ReviewTaskRow]:
+    return tx_cache(session, "tasks_by_decision").setdefault(decision_id, [])  # type: ignore[no-any-return]
+
+
+def tasks_of_decision(session: Session, tenant: str, decision_id: str) -> list[ReviewTaskRow]:
+    """The open tasks a decision opened or joined. A decision's id is new, so only its own
+    transaction can have given a task that id: no query needed."""
+    seen: dict[int, ReviewTaskRow] = {}
+    for t in _opened_by(session, decision_id):
+        if t.tenant == tenant and t.decision_id == decision_id and t.status in OPEN_STATES:
+            seen[id(t)] = t
+    return list(seen.values())
 
 
 def close_tasks(session: Session, *, tenant: str, content_id: str, by: str, now: datetime) -> int:

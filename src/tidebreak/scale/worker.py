@@ -5,6 +5,8 @@ API does), run the tenant's events through `Pipeline.process_batch` in a thread 
 synchronous and commits each event's decision in its own transaction), then ack. A worker killed
 anywhere before the ack leaves its messages un-acked; JetStream redelivers them after ack_wait
 and the events table turns the second run into a duplicate that returns the first decision.
+After each committed batch the worker spends `evidence_budget` seconds (0.25) computing deferred
+evidence (tidebreak.evidence.fill: spans for what reviewers will open), most urgent first.
 
 What is not acked on purpose:
 - an edit, delete or report whose content.create has not been decided yet (another worker may
@@ -34,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tidebreak import metrics
+from tidebreak.evidence.fill import fill
 from tidebreak.ingest import InvalidInput, parse_event
 from tidebreak.model import Content, ContentKind, Event, EventType
 from tidebreak.pipeline import OutOfOrder, Outcome, Pipeline, PipelineError, UnknownContent
@@ -62,9 +65,13 @@ class Job:
 class Worker:
     def __init__(self, engine: Engine, cfg: BrokerConfig, pipeline_for: Callable[[str], Pipeline],
                  *, batch: int = 64, max_text_bytes: int = 65536,
-                 sender: WebhookSender | None = None, name: str | None = None) -> None:
+                 sender: WebhookSender | None = None, name: str | None = None,
+                 evidence_budget: float = 0.25) -> None:
         self.engine, self.cfg, self.pipeline_for = engine, cfg, pipeline_for
         self.batch, self.max_text_bytes, self.sender = batch, max_text_bytes, sender
+        # seconds of deferred evidence (tidebreak.evidence) filled after each committed batch
+        self.evidence_budget = evidence_budget
+        self._evidence_skip: dict[str, set[str]] = {}
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.handled = 0
 
@@ -163,6 +170,19 @@ class Worker:
                 continue
             for j, res in zip(group, results):
                 await self._settle(j, res)
+            if self.evidence_budget > 0:
+                await asyncio.to_thread(self._fill_evidence, tenant)
+
+    def _fill_evidence(self, tenant: str) -> None:
+        """After a committed (and acked) batch: a little of the tenant's pending evidence, most
+        urgent first, so what reviewers open already has its spans."""
+        try:
+            p = self.pipeline_for(tenant)
+            fill(self.engine, p.detectors, tenant, budget_s=self.evidence_budget, batch_size=4,
+                 skip=self._evidence_skip.setdefault(tenant, set()), clock=p.clock)
+        except Exception:  # noqa: BLE001 - evidence can wait; never fail the worker for it
+            log.exception("evidence filling failed", extra={"worker": self.name,
+                                                           "tenant": tenant})
 
     def _decode(self, m: Msg) -> Job | None:
         try:

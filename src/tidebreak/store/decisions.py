@@ -32,6 +32,9 @@ def _hit(d: dict[str, Any]) -> RuleHit:
 
 
 def decision_from_dict(d: dict[str, Any]) -> Decision:
+    """The decision a stored payload describes. Its `evidence` ("complete" or "pending") follows
+    from the signals' evidence (`spans_pending`), so it round-trips; payloads recorded before
+    evidence could be deferred have no such signal and read as complete."""
     return Decision(
         id=d["decision_id"], event_id=d["event_id"], content_id=d["content_id"],
         action=ActionType(d["action"]), actions=tuple(_action(a) for a in d["actions"]),

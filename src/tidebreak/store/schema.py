@@ -767,3 +767,22 @@ class HarassmentCaseRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_harassment_cases_status", "tenant", "status", "contact_due"),)
+
+
+# --- evidence: deferred explanations (occlusion spans), computed after the decision ---
+
+
+class DecisionEvidenceRow(Base):
+    """Spans a detector deferred (`"spans_pending"` in a decision's signal), computed later for
+    what a person will look at (tidebreak.evidence). Lives beside the decision: the decision's
+    payload, as returned and ledgered, is never rewritten. One row per decision, detector and
+    category; `detector_version` is the model that computed them (the decision's own)."""
+
+    __tablename__ = "decision_evidence"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    detector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spans: Mapped[list] = mapped_column(JSON)
+    detector_version: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

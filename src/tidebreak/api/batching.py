@@ -1,0 +1,109 @@
+"""Micro-batching for the decision routes: concurrent requests share model passes and one
+transaction, and no model pass or database write runs on the event loop.
+
+A request's event joins the tenant's queue and waits for its result. While a batch is being
+recorded, the requests that arrive meanwhile gather; when the queue was idle, the first request
+waits `wait_s` (a few milliseconds) for others to join. Each batch is prepared (duplicates
+dropped, detectors run) in one thread while the batch before it is recorded in another, exactly
+as `tidebreak.pipeline.overlapped` runs a file, so a batch decides as its events would one at a
+time. Idempotency holds as in the pipeline: a repeated event returns its first decision, also
+when both copies arrive in the same batch or in consecutive ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from tidebreak import metrics
+from tidebreak.model import Event
+from tidebreak.pipeline import Outcome, Pipeline, PipelineError, Prepared
+
+Result = Outcome | PipelineError
+
+
+@dataclass
+class _LoopState:
+    """What one event loop's requests share (tests may run several loops, one after another)."""
+
+    queue: list[tuple[Event, asyncio.Future[Result]]] = field(default_factory=list)
+    running: bool = False
+
+
+class MicroBatcher:
+    def __init__(self, pipeline: Pipeline, *, max_batch: int = 64, wait_s: float = 0.003) -> None:
+        self.pipeline = pipeline
+        self.max_batch = max_batch
+        self.wait_s = wait_s
+        # one thread per stage: a batch records while the next one is prepared
+        self._prepare = ThreadPoolExecutor(1, thread_name_prefix="tidebreak-api-prepare")
+        self._record = ThreadPoolExecutor(1, thread_name_prefix="tidebreak-api-record")
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary())
+
+    async def submit(self, event: Event) -> Result:
+        loop = asyncio.get_running_loop()
+        state = self._loops.setdefault(loop, _LoopState())
+        fut: asyncio.Future[Result] = loop.create_future()
+        state.queue.append((event, fut))
+        if not state.running:
+            state.running = True
+            loop.create_task(self._drain(state))
+        return await fut
+
+    def close(self) -> None:
+        self._prepare.shutdown(wait=False)
+        self._record.shutdown(wait=False)
+
+    async def _drain(self, state: _LoopState) -> None:
+        loop = asyncio.get_running_loop()
+        recording: asyncio.Task[None] | None = None
+        recording_events: Sequence[Event] = ()
+        try:
+            while state.queue or recording is not None:
+                batch = None
+                if state.queue:
+                    if recording is None:
+                        await asyncio.sleep(self.wait_s)  # let requests arriving together join
+                    batch = state.queue[:self.max_batch]
+                    del state.queue[:self.max_batch]
+                    events = [ev for ev, _ in batch]
+                    try:
+                        prepared = await loop.run_in_executor(
+                            self._prepare, self.pipeline.prepare, events, recording_events)
+                    except Exception as exc:  # noqa: BLE001 - the batch's callers get the error
+                        _fail(batch, exc)
+                        batch = None
+                if recording is not None:
+                    await recording  # batches record in order
+                    recording, recording_events = None, ()
+                if batch is not None:
+                    metrics.API_BATCH_SIZE.observe(len(batch))
+                    recording = loop.create_task(self._record_batch(batch, prepared))
+                    recording_events = events
+        finally:
+            state.running = False
+            if state.queue:  # arrived after the last look (cannot happen on one loop; be safe)
+                state.running = True
+                loop.create_task(self._drain(state))
+
+    async def _record_batch(self, batch: list[tuple[Event, asyncio.Future[Result]]],
+                            prepared: Prepared) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            results = await loop.run_in_executor(self._record, self.pipeline.record, prepared)
+        except Exception as exc:  # noqa: BLE001 - the batch's callers get the error
+            _fail(batch, exc)
+            return
+        for (_, fut), res in zip(batch, results):
+            if not fut.done():
+                fut.set_result(res)
+
+
+def _fail(batch: list[tuple[Event, asyncio.Future[Result]]], exc: BaseException) -> None:
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(exc)

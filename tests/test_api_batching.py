@@ -1,0 +1,86 @@
+"""Concurrent requests are decided together (micro-batching) and each still gets its own answer:
+the same decisions as one request at a time, a repeated event answered with its first decision,
+a refused event refused alone, and tenants kept apart."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tidebreak import ledger
+from tidebreak.api.app import create_app
+from tidebreak.auth import create_key
+from tidebreak.config import Settings
+from tidebreak.store.schema import DecisionRow
+
+from .test_pipeline import make_pipeline
+
+
+def batches_seen() -> tuple[float, float]:
+    count = REGISTRY.get_sample_value("tidebreak_api_batch_size_count") or 0.0
+    total = REGISTRY.get_sample_value("tidebreak_api_batch_size_sum") or 0.0
+    return count, total
+
+
+async def post_all(app, key: str, bodies: list[dict]) -> list[httpx.Response]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await asyncio.gather(*[
+            client.post("/v1/content", json=b, headers={"Authorization": f"Bearer {key}"})
+            for b in bodies])
+
+
+def test_concurrent_requests_share_batches_and_get_their_own_decisions(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    def factory(tenant: str):  # type: ignore[no-untyped-def]
+        p = make_pipeline(engine, clock)
+        p.tenant = tenant
+        return p
+
+    app = create_app(engine, Settings(), factory)
+    key = create_key(engine, "platform")
+    other = create_key(engine, "platform", tenant="other")
+    bodies = [{"id": f"p{i}", "author": f"u{i % 5}",
+               "text": "they are vermin [hate=0.99]" if i % 4 == 0 else f"hello {i}"}
+              for i in range(24)]
+    before = batches_seen()
+
+    async def both() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        mine = post_all(app, key, bodies + [bodies[3]])  # the same event twice, concurrently
+        theirs = post_all(app, other, [{"id": "p0", "text": "hello from another tenant"}])
+        return await asyncio.gather(mine, theirs)
+
+    mine, theirs = asyncio.run(both())
+    count, total = (a - b for a, b in zip(batches_seen(), before))
+    assert total == 26 and count < 26  # some requests were decided together
+
+    answers = [r.json() for r in mine]
+    assert all(r.status_code in (200, 201) for r in mine)
+    for body, got in zip(bodies, answers):
+        assert got["content_id"] == body["id"]
+        assert got["action"] == ("remove" if "vermin" in body["text"] else "none")
+    # the repeat got the first decision, marked as a duplicate
+    assert answers[-1]["decision_id"] == answers[3]["decision_id"]
+    assert sorted(r.status_code for r in (mine[3], mine[-1])) == [200, 201]
+    assert theirs[0].status_code == 201 and theirs[0].json()["action"] == "none"
+    with Session(engine) as s:
+        by_tenant = dict(s.execute(select(DecisionRow.tenant, func.count())
+                                   .group_by(DecisionRow.tenant)).all())
+        assert by_tenant == {"default": 24, "other": 1}
+        assert ledger.verify(s)[1] is None
+
+
+def test_a_refused_event_in_a_batch_is_refused_alone(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(engine, Settings(), lambda tenant: make_pipeline(engine, clock))
+    key = create_key(engine, "platform")
+    first = asyncio.run(post_all(app, key, [{"id": "taken", "text": "first"}]))[0]
+    assert first.status_code == 201
+    answers = asyncio.run(post_all(app, key, [
+        {"id": "n1", "text": "new one"},
+        {"event_id": "e-retake", "id": "taken", "text": "re-created"},
+        {"id": "n2", "text": "new two"}]))
+    assert [r.status_code for r in answers] == [201, 409, 201]
+    assert "already exists" in answers[1].json()["reason"]
