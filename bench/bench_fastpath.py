@@ -141,10 +141,11 @@ def main() -> None:
         from bench_workers import run as run_workers
 
         texts = [p["text"] for p in posts]
-        one = run_workers(1, len(posts), "bank,harm,factcheck,voting,political_ads", texts)
-        two = run_workers(2, len(posts), "bank,harm,factcheck,voting,political_ads", texts)
-        print(f"workers on PostgreSQL, default detectors: 1 -> {one['events_per_s']:.0f} "
-              f"events/s, 2 -> {two['events_per_s']:.0f} events/s")
+        default = "bank,harm,factcheck,voting,political_ads"
+        one = run_workers(1, len(posts), default, texts, pin=True)
+        two = run_workers(2, len(posts), default, texts, pin=True)
+        print(f"workers on PostgreSQL, default detectors, one core each: 1 -> "
+              f"{one['events_per_s']:.0f} events/s, 2 -> {two['events_per_s']:.0f} events/s")
         print(f"  2 workers / 1 worker = {two['events_per_s'] / one['events_per_s']:.2f}")
 
 

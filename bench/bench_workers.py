@@ -42,8 +42,10 @@ def free_port() -> int:
 
 
 def run(n_workers: int, n_events: int, detectors: str,
-        texts: list[str] | None = None) -> dict[str, float]:
-    """`texts`: what the events say (cycled); default, short benign posts."""
+        texts: list[str] | None = None, pin: bool = False) -> dict[str, float]:
+    """`texts`: what the events say (cycled); default, short benign posts. `pin`: worker i runs
+    on core i only (taskset), its models with one thread: a worker per core, as a platform
+    sizes them, so adding workers adds cores and the figure shows what else limits scaling."""
     schema = f"tb_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG)
     with admin.begin() as c:
@@ -63,8 +65,9 @@ def run(n_workers: int, n_events: int, detectors: str,
         logs = store / "workers.log"
         for i in range(n_workers):
             with logs.open("ab") as f:
+                cores = ["taskset", "-c", str(i % (os.cpu_count() or 1))] if pin else []
                 workers.append(subprocess.Popen(
-                    [sys.executable, "-c", "from tidebreak.cli import main; main()", "worker",
+                    [*cores, sys.executable, "-c", "from tidebreak.cli import main; main()", "worker",
                      "--db", db, "--nats", cfg.url, "--batch", "100", "--name", f"w{i}"],
                     env=env, stdout=f, stderr=f))
         deadline = time.monotonic() + 120
@@ -112,9 +115,10 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=3000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--detectors", default=os.environ.get("TIDEBREAK_DETECTORS", "bank"))
+    ap.add_argument("--pin", action="store_true", help="one core per worker (taskset)")
     args = ap.parse_args()
     for n in args.workers:
-        print(json.dumps(run(n, args.events, args.detectors)), flush=True)
+        print(json.dumps(run(n, args.events, args.detectors, pin=args.pin)), flush=True)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ from tidebreak.store.schema import (
     GroupRow,
     ShadowDecisionRow,
 )
-from tidebreak.store.txcache import mark_new
+from tidebreak.store.txcache import announce, mark_new
 from tidebreak.text import normalise
 
 
@@ -594,6 +594,8 @@ class _BatchRows:
                                                    model.id.in_(keys))).scalars():  # type: ignore[attr-defined]
                 known.rows[model][r.id] = r
             known.wanted[model] = keys
+        announce(s, tenant, "authors", wanted[ActorRow])
+        announce(s, tenant, "groups", wanted[GroupRow])
         return known
 
     def recall_standing(self, s: Session, now: datetime) -> None:

@@ -127,7 +127,22 @@ class Encoder:
             )
         batch_size = max(1, int(batch_size))
         prepared, clipped = zip(*(self._prepare(t) for t in texts))
-        encs = self._tok.encode_batch(list(prepared), add_special_tokens=True)
+        if self._runner.per_text:
+            # A text's embedding does not depend on its batch-mates here, so repeats (reposts,
+            # copy-paste campaigns, empty texts) are tokenised and run once.
+            first: dict[str, int] = {}
+            where = np.fromiter((first.setdefault(p, len(first)) for p in prepared),
+                                dtype=np.int64, count=n)
+            if len(first) < n:
+                info = self._encode_prepared(list(first), [False] * len(first), batch_size)
+                return Encoding(info.vectors[where], np.asarray(clipped, bool) | info.truncated[where],
+                                info.n_tokens[where])
+        return self._encode_prepared(list(prepared), list(clipped), batch_size)
+
+    def _encode_prepared(self, prepared: list[str], clipped: list[bool],
+                         batch_size: int) -> Encoding:
+        n = len(prepared)
+        encs = self._tok.encode_batch(prepared, add_special_tokens=True)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
         truncated = np.fromiter(
             (c or bool(e.overflowing) for c, e in zip(clipped, encs)), dtype=bool, count=n

@@ -37,7 +37,7 @@ from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware, impose, sync_status
 from tidebreak.model import NON_VIOLATION_CATEGORIES, EventType
 from tidebreak.policy.sections import STAGE_ORDER, STAGES, GroupConfig
-from tidebreak.store.txcache import is_new, tx_cache
+from tidebreak.store.txcache import announced, is_new, tx_cache
 from tidebreak.store.schema import (
     GroupDeterminationRow,
     GroupPostRow,
@@ -120,16 +120,28 @@ class Assessment:
 # is computed in memory from the same rows the queries would return.
 
 
+def _unread(s: Session, memo_name: str, tenant: str, group_id: str, *extra: Any) -> list[str]:
+    """This group and every other group of the batch (tidebreak.store.txcache.announce) whose
+    `memo_name` is not read yet: read together, with one query."""
+    memo = tx_cache(s, memo_name)
+    groups = {group_id} | announced(s, tenant, "groups")
+    return sorted(g for g in groups if (tenant, g, *extra) not in memo)
+
+
 def _window(s: Session, tenant: str, group_id: str, since: datetime) -> list[GroupPostRow]:
     """The group's posts made since `since`, oldest first (ties by content id)."""
     memo = tx_cache(s, "group_window")
-    key = (tenant, group_id, since)
-    if key not in memo:
-        memo[key] = list(s.execute(select(GroupPostRow).where(
-            GroupPostRow.tenant == tenant, GroupPostRow.group_id == group_id,
-            GroupPostRow.created_at >= since)
-            .order_by(GroupPostRow.created_at, GroupPostRow.content_id)).scalars())
-    return memo[key]  # type: ignore[no-any-return]
+    if (tenant, group_id, since) not in memo:
+        wanted = _unread(s, "group_window", tenant, group_id, since)
+        found: dict[str, list[GroupPostRow]] = {g: [] for g in wanted}
+        for r in s.execute(select(GroupPostRow).where(
+                GroupPostRow.tenant == tenant, GroupPostRow.group_id.in_(wanted),
+                GroupPostRow.created_at >= since)
+                .order_by(GroupPostRow.created_at, GroupPostRow.content_id)).scalars():
+            found[r.group_id].append(r)
+        for g, rows in found.items():
+            memo[(tenant, g, since)] = rows
+    return memo[(tenant, group_id, since)]  # type: ignore[no-any-return]
 
 
 def _joined_window(s: Session, tenant: str, gp: GroupPostRow) -> None:
@@ -146,11 +158,14 @@ def _joined_window(s: Session, tenant: str, gp: GroupPostRow) -> None:
 def _roles(s: Session, tenant: str, group_id: str) -> dict[str, set[str]]:
     memo = tx_cache(s, "group_roles")
     if (tenant, group_id) not in memo:
-        out: dict[str, set[str]] = {r: set() for r in ROLES}
-        for actor, role in s.execute(select(GroupRoleRow.actor_id, GroupRoleRow.role).where(
-                GroupRoleRow.tenant == tenant, GroupRoleRow.group_id == group_id)):
-            out[role].add(actor)
-        memo[(tenant, group_id)] = out
+        wanted = _unread(s, "group_roles", tenant, group_id)
+        found: dict[str, dict[str, set[str]]] = {g: {r: set() for r in ROLES} for g in wanted}
+        for g, actor, role in s.execute(
+                select(GroupRoleRow.group_id, GroupRoleRow.actor_id, GroupRoleRow.role).where(
+                    GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(wanted))):
+            found[g][role].add(actor)
+        for g, roles in found.items():
+            memo[(tenant, g)] = roles
     return {r: set(a) for r, a in memo[(tenant, group_id)].items()}
 
 
@@ -158,7 +173,18 @@ def _members(s: Session, tenant: str, group_id: str) -> set[str]:
     """Everyone on the roster or who posted (memo kept current by record_post)."""
     memo = tx_cache(s, "group_members")
     if (tenant, group_id) not in memo:
-        memo[(tenant, group_id)] = _members_of(s, tenant, [group_id])
+        wanted = _unread(s, "group_members", tenant, group_id)
+        found: dict[str, set[str]] = {g: set() for g in wanted}
+        for g, actor in s.execute(select(GroupRoleRow.group_id, GroupRoleRow.actor_id).where(
+                GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(wanted))):
+            found[g].add(actor)
+        for g, actor in s.execute(select(GroupPostRow.group_id, GroupPostRow.author_id)
+                                  .distinct().where(GroupPostRow.tenant == tenant,
+                                                    GroupPostRow.group_id.in_(wanted),
+                                                    GroupPostRow.author_id.is_not(None))):
+            found[g].add(actor)
+        for g, members in found.items():
+            memo[(tenant, g)] = members
     return set(memo[(tenant, group_id)])
 
 

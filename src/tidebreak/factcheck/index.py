@@ -201,12 +201,18 @@ class Tokens:
     names: frozenset[str]  # stems of capitalised words (a cheap stand-in for named entities)
 
 
+_CAPITAL_RE = re.compile(r"\b[A-Z][\w'-]*")
+
+
 def tokenize(text: str) -> Tokens:
     raw = unicodedata.normalize("NFKC", text or "")
     names: set[str] = set()
-    for m in re.finditer(r"\b[A-Z][\w'-]*", raw):
-        before = raw[: m.start()].rstrip()
-        if not before or before[-1] in ".!?:;\"'(":
+    for m in _CAPITAL_RE.finditer(raw):
+        # the last non-space character before the word (not `raw[:start].rstrip()`: quadratic)
+        j = m.start()
+        while j and raw[j - 1].isspace():
+            j -= 1
+        if not j or raw[j - 1] in ".!?:;\"'(":
             continue  # sentence-initial capitals say nothing about a name ("Lemon juice ...")
         w = _fold(m.group(0))
         if w not in STOPWORDS and len(w) > 1:
@@ -352,20 +358,24 @@ def _best_other(s: np.ndarray, qid: np.ndarray, group: np.ndarray | None = None)
     its claim group (`group`: each element's group; None: every element its own). A lone
     candidate, or a lone group, has no other: it gets its own s (a neutral 0 margin)."""
     out = s.astype(np.float64).copy()
-    if len(s) == 0:
+    n = len(s)
+    if n == 0:
         return out
-    g = np.arange(len(s)) if group is None else np.asarray(group)
+    qid = np.asarray(qid)
+    g = np.arange(n) if group is None else np.asarray(group)
+    # best first within each query (ties: input order); all queries at once, no per-query loop
     order = np.lexsort((-s, qid))
-    bounds = np.flatnonzero(np.diff(qid[order])) + 1
-    for part in np.split(order, bounds):
-        gp = g[part]
-        in_top = gp == gp[0]
-        best = s[part[0]]
-        rest = np.flatnonzero(~in_top)
-        second = s[part[rest[0]]] if len(rest) else None
-        out[part[~in_top]] = best
-        if second is not None:
-            out[part[in_top]] = second
+    qs = qid[order]
+    new_query = np.r_[True, qs[1:] != qs[:-1]]
+    starts = np.flatnonzero(new_query)
+    seg = np.cumsum(new_query) - 1  # each position's query segment
+    top = order[starts]  # each query's best element
+    in_top = g[order] == g[top][seg]
+    # the first (so best) position of each segment outside the top element's group
+    first_other = np.minimum.reduceat(np.where(in_top, n, np.arange(n)), starts)
+    out[order[~in_top]] = s[top][seg[~in_top]]
+    fill = in_top & (first_other[seg] < n)
+    out[order[fill]] = s[order[first_other[seg[fill]]]]
     return out
 
 
@@ -496,11 +506,54 @@ def _sorted_top(S: np.ndarray, n: int) -> np.ndarray:
 
 def _ranks(top_sorted: np.ndarray, idx: np.ndarray, cap: int) -> np.ndarray:
     """Rank (0-based) of each idx[r, c] within row r's sorted top list, `cap` if not in it."""
-    out = np.full(idx.shape, cap, np.float64)
-    for r in range(idx.shape[0]):
-        pos = {int(d): k for k, d in enumerate(top_sorted[r])}
-        out[r] = [pos.get(int(d), cap) for d in idx[r]]
-    return out
+    if top_sorted.shape[1] == 0:
+        return np.full(idx.shape, cap, np.float64)
+    # a top list names each claim at most once: its first (only) hit is its rank
+    hit = idx[:, :, np.newaxis] == top_sorted[:, np.newaxis, :]
+    return np.where(hit.any(axis=2), hit.argmax(axis=2), cap).astype(np.float64)
+
+
+class _Incidence:
+    """Claims' token sets (bigrams, numbers, names) as sparse 0/1 rows over their own
+    vocabulary, so the overlaps of all (query, claim) pairs are sparse row products rather than
+    a Python set intersection per pair. Counts of shared items are exact (sums of ones)."""
+
+    def __init__(self, sets: Sequence[frozenset[Any]]) -> None:
+        vocab: dict[Any, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, st in enumerate(sets):
+            for t in st:
+                rows.append(i)
+                cols.append(vocab.setdefault(t, len(vocab)))
+        self.vocab = vocab
+        self.size = np.array([len(st) for st in sets], np.float64)
+        self.m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                   shape=(len(sets), max(1, len(vocab))))
+
+    def shared(self, di: np.ndarray, qsets: Sequence[Iterable[Any]], qi: np.ndarray) -> np.ndarray:
+        """|set of claim di[p] & qsets[qi[p]]| for every pair p."""
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, st in enumerate(qsets):
+            for j in {self.vocab[t] for t in st if t in self.vocab}:
+                rows.append(i)
+                cols.append(j)
+        Q = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                              shape=(len(qsets), self.m.shape[1]))
+        return _rowdot(self.m, di, Q, qi)
+
+    def fraction(self, di: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        """hits / the claim's set size, 0 for an empty set."""
+        size = self.size[di]
+        out = np.zeros(len(di))
+        nz = size > 0
+        out[nz] = hits[nz] / size[nz]
+        return out
+
+    def cover(self, di: np.ndarray, qsets: Sequence[Iterable[Any]], qi: np.ndarray) -> np.ndarray:
+        """The share of claim di[p]'s set that qsets[qi[p]] has, for every pair p."""
+        return self.fraction(di, self.shared(di, qsets, qi))
 
 
 class ClaimIndex:
@@ -581,6 +634,15 @@ class ClaimIndex:
             [frozenset(zip(t.terms, t.terms[1:])) for t in self.title_tokens]
             if self.titled else self.claim_bigrams
         )
+        # per-claim constants of the features, built once here rather than per query batch
+        presf_bin = self.bm25f.presence.copy()
+        presf_bin.data[:] = 1.0
+        self._presf_bin = presf_bin
+        self._claim_bigrams_m = _Incidence(self.claim_bigrams)
+        self._title_bigrams_m = (_Incidence(self.title_bigrams) if self.titled
+                                 else self._claim_bigrams_m)
+        self._claim_numbers_m = _Incidence(self.claim_numbers)
+        self._claim_names_m = _Incidence(self.claim_names)
 
     def _build_urls(self) -> None:
         self._by_url: dict[str, list[int]] = {}
@@ -606,18 +668,18 @@ class ClaimIndex:
                 self.group[j] = g
                 self.members.setdefault(g, []).append(j)
 
-    def rank(self, cand: np.ndarray, prob: np.ndarray) -> list[tuple[int, int]]:
+    def rank(self, cand: np.ndarray, prob: np.ndarray,
+             limit: int | None = None) -> list[tuple[int, int]]:
         """Candidates best first, one per claim group: (group position, index into cand of its
-        best-scoring record). A group scores as its best record; ties keep collection order."""
+        best-scoring record). A group scores as its best record; ties keep collection order.
+        `limit`: at most that many (the best)."""
         order = np.lexsort((cand, -prob))
-        out: list[tuple[int, int]] = []
-        seen: set[int] = set()
-        for o in order:
-            g = int(self.group[int(cand[o])])
-            if g not in seen:
-                seen.add(g)
-                out.append((g, int(o)))
-        return out
+        groups = self.group[cand[order]]
+        _, first = np.unique(groups, return_index=True)  # each group's best position in order
+        first.sort()
+        if limit is not None:
+            first = first[: max(0, limit)]
+        return [(int(groups[i]), int(order[i])) for i in first]
 
     def _fingerprint(self) -> str:
         h = hashlib.sha256()
@@ -664,7 +726,8 @@ class ClaimIndex:
         scored = self.score_candidates(texts, dates=dates, query_vectors=query_vectors)
         for i, (cand, prob, feats) in enumerate(scored):
             have = {m.claim_id for m in results[i]}
-            for g, o in self.rank(cand, prob):
+            # k groups are always enough: each one is either added or skipped as a URL match
+            for g, o in self.rank(cand, prob, limit=k):
                 if len(results[i]) >= k:
                     break
                 fc = self.factchecks[g]
@@ -686,11 +749,9 @@ class ClaimIndex:
         variant = "titled" if self.titled else "untitled"
         prob = (self.fusion.variants[variant].predict(X, qid, self.group[cand])
                 if len(X) else np.zeros(0))
-        out = []
-        for i in range(len(texts)):
-            sel = qid == i
-            out.append((cand[sel], prob[sel], X[sel]))
-        return out
+        # pairs come query by query (features' row-major order): each query's rows are a slice
+        bounds = np.searchsorted(qid, np.arange(len(texts) + 1))
+        return [(cand[a:b], prob[a:b], X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
     def features(
         self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
@@ -699,16 +760,19 @@ class ClaimIndex:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feature matrix (pairs x FEATURES), the claim position and query number of each pair."""
         N = n_candidates or self.fusion.candidates
+        if dates is not None and len(dates) != len(texts):
+            raise ValueError("dates must have one entry per text")
         cleaned = [clean_text(t) for t in texts]
         qtoks = [tokenize(t) for t in cleaned]
         if query_vectors is None:
             query_vectors = self.encoder.encode(cleaned)
         qv = np.asarray(query_vectors, np.float32)
+        nq = len(texts)
         C = qv @ self.vectors.T
         Ct = qv @ self.title_vectors.T if self.title_vectors is not None else C
         Q = _query_matrix(qtoks, self.vocab)
-        B = np.asarray((Q @ self.bm25.weights).todense())
-        Bf = np.asarray((Q @ self.bm25f.weights).todense()) if self.titled else B
+        B = (Q @ self.bm25.weights).toarray()
+        Bf = (Q @ self.bm25f.weights).toarray() if self.titled else B
         if exclude is not None:
             for i, ex in enumerate(exclude):
                 if len(ex):
@@ -722,17 +786,20 @@ class ClaimIndex:
         R = min(100, n)
         sorted_b = _sorted_top(Bf, R)
         sorted_d = _sorted_top(D, R)
-        top_b = sorted_b[:, :N]
-        top_d = sorted_d[:, :N]
-        cands = [np.unique(np.concatenate([top_b[i], top_d[i]])) for i in range(len(texts))]
+        # candidates: the union of both top-N lists, each query's in claim order
+        rows = np.arange(nq)[:, np.newaxis]
+        is_cand = np.zeros((nq, n), bool)
+        is_cand[rows, sorted_b[:, :N]] = True
+        is_cand[rows, sorted_d[:, :N]] = True
         if exclude is not None:
-            cands = [np.setdiff1d(c, ex) for c, ex in zip(cands, exclude)]
-        width = max(len(c) for c in cands)
-        idx = np.zeros((len(texts), width), np.int64)
-        valid = np.zeros((len(texts), width), bool)
-        for i, c in enumerate(cands):
-            idx[i, : len(c)] = c
-            valid[i, : len(c)] = True
+            for i, ex in enumerate(exclude):
+                if len(ex):
+                    is_cand[i, ex] = False
+        counts = is_cand.sum(axis=1)
+        width = int(counts.max()) if nq else 0
+        valid = np.arange(width)[np.newaxis, :] < counts[:, np.newaxis]
+        idx = np.zeros((nq, width), np.int64)
+        idx[valid] = np.nonzero(is_cand)[1]
         rb = _ranks(sorted_b, idx, 100)
         rd = _ranks(sorted_d, idx, 100)
         b = np.take_along_axis(B, idx, 1)
@@ -768,44 +835,28 @@ class ClaimIndex:
         unseen = np.array([len({t for t in q.terms if t not in self.vocab}) for q in qtoks],
                           np.float64)
         qsum = np.asarray(qidf.sum(axis=1)).ravel() + unseen * idf_unseen
-        presf = self.bm25f.presence
-        presf_bin = presf.copy()
-        presf_bin.data[:] = 1.0
-        cov_query = _rowdot(presf_bin, di, qidf, qi) / np.maximum(qsum[qi], 1e-9)
-        num_cov = np.zeros(len(di))
-        num_miss = np.zeros(len(di))
-        name_cov = np.zeros(len(di))
-        qtext_terms = [set(q.terms) | q.names | q.numbers for q in qtoks]
-        qbigrams = [set(zip(q.terms, q.terms[1:])) for q in qtoks]
-        bigram_cov = np.zeros(len(di))
-        bigram_cov_t = np.zeros(len(di))
-        if dates is not None and len(dates) != len(texts):
-            raise ValueError("dates must have one entry per text")
-        when = [post_month(dates[i] if dates is not None else None, t) for i, t in enumerate(texts)]
+        cov_query = _rowdot(self._presf_bin, di, qidf, qi) / np.maximum(qsum[qi], 1e-9)
+        # Overlaps of token sets as counts of shared items: sparse 0/1 rows, claims' built at load
+        bigrams = [set(zip(q.terms, q.terms[1:])) for q in qtoks]
+        bigram_cov = self._claim_bigrams_m.cover(di, bigrams, qi)
+        bigram_cov_t = self._title_bigrams_m.cover(di, bigrams, qi)
+        hits = self._claim_numbers_m.shared(di, [q.numbers for q in qtoks], qi)
+        num_cov = self._claim_numbers_m.fraction(di, hits)
+        num_miss = ((hits == 0) & (self._claim_numbers_m.size[di] > 0)).astype(np.float64)
+        name_cov = self._claim_names_m.cover(
+            di, [set(q.terms) | q.names | q.numbers for q in qtoks], qi)
         year_match = np.zeros(len(di))
         year_other = np.zeros(len(di))
         month_match = np.zeros(len(di))
-        for p, (i, j) in enumerate(zip(qi, di)):
-            w = when[i]
-            years, months = self.claim_times[j]
+        when = [post_month(dates[i] if dates is not None else None, t) for i, t in enumerate(texts)]
+        dated = np.array([w is not None for w in when], bool)
+        for p in np.flatnonzero(dated[qi]):  # only posts with a known time
+            w = when[qi[p]]
+            years, months = self.claim_times[di[p]]
             if w is not None and years:
                 year_match[p] = 1.0 if w[0] in years else 0.0
                 year_other[p] = 0.0 if w[0] in years else 1.0
                 month_match[p] = 1.0 if w in months else 0.0
-            cb = self.claim_bigrams[j]
-            if cb:
-                bigram_cov[p] = len(cb & qbigrams[i]) / len(cb)
-            tb = self.title_bigrams[j]
-            if tb:
-                bigram_cov_t[p] = len(tb & qbigrams[i]) / len(tb)
-            nums = self.claim_numbers[j]
-            if nums:
-                hit = len(nums & qtoks[i].numbers)
-                num_cov[p] = hit / len(nums)
-                num_miss[p] = 1.0 if hit == 0 else 0.0
-            names = self.claim_names[j]
-            if names:
-                name_cov[p] = len(names & qtext_terms[i]) / len(names)
         X = np.column_stack([
             b[qi, ci] / bmax[qi, 0],
             np.log1p(np.maximum(b[qi, ci], 0)),

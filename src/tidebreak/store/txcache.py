@@ -23,6 +23,16 @@ def tx_cache(session: Session, name: str) -> dict[Any, Any]:
     return memos[1].setdefault(name, {})  # type: ignore[no-any-return]
 
 
+def announce(session: Session, tenant: str, what: str, keys: set[Any]) -> None:
+    """Say what the transaction's batch is about (its authors, groups), so a part that must
+    read something per author or per group can read it for all of them with one query."""
+    tx_cache(session, "batch").setdefault((tenant, what), set()).update(keys)
+
+
+def announced(session: Session, tenant: str, what: str) -> set[Any]:
+    return set(tx_cache(session, "batch").get((tenant, what), ()))
+
+
 def mark_new(session: Session, what: str, key: Any, row: Any = None) -> None:
     """Note that this transaction created `key` (e.g. a content item): what others attach to
     it (exceptions, tasks, breakers) can then only have been made in this same transaction.
