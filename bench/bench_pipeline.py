@@ -71,7 +71,7 @@ def main() -> None:
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"detectors: {', '.join(d.name for d in pipeline.detectors)}")
     print(f"batched ingest: {tput:.0f} posts/s over {args.n} posts (batches of 64)")
-    # evidence is inside detect: its share is part of detect's
+    # evidence is deferred (filled after the decision): its share here is 0 unless inline
     print("where the batched run's time went (tidebreak_stage_seconds), share of wall time, ms/post:")
     for name in STAGES:
         print(f"  {name:9s} {spent[name] / wall:6.1%}  {spent[name] * 1000 / len(events):7.2f}")

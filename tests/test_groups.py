@@ -87,3 +87,41 @@ def test_a_group_with_no_posts_gets_a_clear_answer_and_unknown_groups_an_error(e
     with Session(engine) as s, s.begin(), pytest.raises(groups.GroupError, match="two roles"):
         groups.set_roles(s, "default", "g-empty", {"admin": ["x"], "member": ["x"]}, [],
                          clock(), by="platform")
+
+
+def test_health_kept_current_in_a_batch_equals_a_fresh_count(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """In a batch, a group's window is counted once and then updated post by post (a post
+    added, a post re-decided: an edit into hate, a report); the counts it ends with are the
+    counts a fresh read of the database gives."""
+    p = reach_pipeline(engine, clock)
+    p.process_batch([post(f"w{i}", f"old post {i} " + ("[hate=0.96]" if i % 4 == 0 else
+                                                       "[hate=0.02]"), author=f"a{i % 5}",
+                          group="g-mixed") for i in range(12)])
+    clock.advance(minutes=5)
+    events = [post(f"n{i}", f"new post {i} " + ("[hate=0.97]" if i % 3 == 0 else "[hate=0.01]"),
+                   author=f"b{i % 4}", group="g-mixed", approved_by="boss" if i % 2 else None)
+              for i in range(10)]
+    from tidebreak.ingest import parse_event
+
+    events.append(parse_event({"type": "content.edit", "id": "w1", "text": "now [hate=0.98]"}))
+    events.append(parse_event({"type": "report", "id": "w2", "reason": "hate"}))
+    seen: dict = {}
+    real_apply = groups.apply
+
+    def watch(s, tenant, group_id, cfg, policy_version, now, trigger=None):  # type: ignore[no-untyped-def]
+        seen["in_batch"] = groups.assess(s, tenant, group_id, cfg, now)
+        return real_apply(s, tenant, group_id, cfg, policy_version, now, trigger)
+
+    groups.apply = watch  # type: ignore[assignment]
+    try:
+        p.process_batch(events)
+    finally:
+        groups.apply = real_apply  # type: ignore[assignment]
+    with Session(engine) as s:
+        fresh = groups.assess(s, "default", "g-mixed", CFG, clock())
+    assert seen["in_batch"].posts == fresh.posts == 22
+    assert seen["in_batch"].health == fresh.health
+    drop = ("note",)
+    assert {k: v for k, v in seen["in_batch"].evidence.items() if k not in drop} == \
+        {k: v for k, v in fresh.evidence.items() if k not in drop}
+    assert fresh.evidence["violating_posts"] >= 8 and fresh.evidence["reports"]["reported_posts"] == 1

@@ -24,7 +24,7 @@ penalises the group's admins; after `removal_days` read-only, `sweep` removes th
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -67,26 +67,34 @@ class UnknownGroup(GroupError):
 
 
 def record_post(e: Enforcement) -> GroupPostRow:
-    """Keep the item's group_posts row in step with the decision just taken on it."""
-    s, row, d = e.session, e.content, e.decision
+    """Keep the item's group_posts row in step with the decision just taken on it, and the
+    windows this transaction has read (`_Window`) in step with the row."""
+    s, row = e.session, e.content
     new_content = is_new(s, "content", (e.tenant, row.id))
     gp = None if new_content else s.get(GroupPostRow, (e.tenant, row.id))
     if new_content:  # its group_posts row, if any, was made earlier in this transaction
         gp = tx_cache(s, "group_posts").get((e.tenant, row.id))
+    before = None if gp is None else _Counted.of(gp)
     if gp is None:
         gp = GroupPostRow(tenant=e.tenant, content_id=row.id, group_id=row.group_id,
                           author_id=row.author_id, created_at=row.created_at or e.now,
-                          violating=False, reports=0, decision_id=d.id)
+                          violating=False, reports=0, decision_id=e.decision.id)
         s.add(gp)
         tx_cache(s, "group_posts")[(e.tenant, row.id)] = gp
-        _joined_window(s, e.tenant, gp)
+    _update_post(e, gp)
+    _counted(s, e.tenant, gp, before)
+    return gp
+
+
+def _update_post(e: Enforcement, gp: GroupPostRow) -> None:
+    row, d = e.content, e.decision
     approved = (row.meta or {}).get("approved_by")
     gp.approved_by = str(approved)[:256] if approved else gp.approved_by
     gp.reports = row.reports or 0
     if e.event.type == EventType.DELETE:
-        return gp  # an author deleting a violating post does not clean the group's record
+        return  # an author deleting a violating post does not clean the group's record
     if e.event.type == EventType.REPORT and not d.actions:
-        return gp  # a report that changed nothing leaves the standing determination
+        return  # a report that changed nothing leaves the standing determination
     gp.decision_id = d.id
     # Determinations only (OutcomeKind.ENFORCEMENT, automated or a reviewer's): a pending review
     # or an information label says nothing against the group.
@@ -99,7 +107,6 @@ def record_post(e: Enforcement) -> GroupPostRow:
         pass  # still removed (an automated decision cannot undo it): keep what it counted for
     else:
         gp.violating, gp.category, gp.severity = False, None, None
-    return gp
 
 
 # -- assessment ---------------------------------------------------------------------------------
@@ -128,30 +135,84 @@ def _unread(s: Session, memo_name: str, tenant: str, group_id: str, *extra: Any)
     return sorted(g for g in groups if (tenant, g, *extra) not in memo)
 
 
-def _window(s: Session, tenant: str, group_id: str, since: datetime) -> list[GroupPostRow]:
-    """The group's posts made since `since`, oldest first (ties by content id)."""
+@dataclass(frozen=True)
+class _Counted:
+    """What one post counts for in its group's window."""
+
+    violating: bool
+    category: str | None
+    severity: str | None
+    approved_by: str | None
+    reported: bool
+
+    @classmethod
+    def of(cls, gp: GroupPostRow) -> _Counted:
+        return cls(bool(gp.violating), gp.category, gp.severity, gp.approved_by,
+                   (gp.reports or 0) > 0)
+
+
+@dataclass
+class _Window:
+    """A group's posts since `since`, as counts kept current post by post (so assessing the
+    group after each post costs the same for 10 posts as for 100,000), and its violating posts
+    themselves (for the evidence of a determination)."""
+
+    posts: int = 0
+    reported: int = 0
+    by_kind: Counter[tuple[str | None, str | None]] = field(default_factory=Counter)
+    approvals: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+    violating: dict[str, GroupPostRow] = field(default_factory=dict)
+
+    def count(self, gp: GroupPostRow, c: _Counted, sign: int) -> None:
+        self.reported += sign * c.reported
+        if not c.violating:
+            return
+        self.by_kind[(c.category, c.severity)] += sign
+        if c.approved_by:
+            self.approvals[(c.category, c.approved_by)] += sign
+        if sign > 0:
+            self.violating[gp.content_id] = gp
+        else:
+            self.violating.pop(gp.content_id, None)
+
+
+def _window(s: Session, tenant: str, group_id: str, since: datetime) -> _Window:
+    """The group's window: counted by the database once per transaction (for all the batch's
+    groups at once), then kept current by record_post."""
     memo = tx_cache(s, "group_window")
     if (tenant, group_id, since) not in memo:
         wanted = _unread(s, "group_window", tenant, group_id, since)
-        found: dict[str, list[GroupPostRow]] = {g: [] for g in wanted}
-        for r in s.execute(select(GroupPostRow).where(
-                GroupPostRow.tenant == tenant, GroupPostRow.group_id.in_(wanted),
-                GroupPostRow.created_at >= since)
-                .order_by(GroupPostRow.created_at, GroupPostRow.content_id)).scalars():
-            found[r.group_id].append(r)
-        for g, rows in found.items():
-            memo[(tenant, g, since)] = rows
+        found = {g: _Window() for g in wanted}
+        in_window = (GroupPostRow.tenant == tenant, GroupPostRow.group_id.in_(wanted),
+                     GroupPostRow.created_at >= since)
+        for gp in s.execute(select(GroupPostRow).where(*in_window,
+                                                        GroupPostRow.violating.is_(True))
+                            ).scalars():
+            found[gp.group_id].count(gp, _Counted.of(gp), +1)
+        for g, n, reported in s.execute(  # every post, violating or not
+                select(GroupPostRow.group_id, func.count(), func.coalesce(func.sum(
+                    case((GroupPostRow.reports > 0, 1), else_=0)), 0))
+                .where(*in_window).group_by(GroupPostRow.group_id)):
+            found[g].posts, found[g].reported = int(n), int(reported)
+        for g, w in found.items():
+            memo[(tenant, g, since)] = w
     return memo[(tenant, group_id, since)]  # type: ignore[no-any-return]
 
 
-def _joined_window(s: Session, tenant: str, gp: GroupPostRow) -> None:
-    """A post recorded in this transaction joins every window already read that covers it."""
-    for (t, g, since), rows in tx_cache(s, "group_window").items():
-        if t == tenant and g == gp.group_id and aware(gp.created_at) >= aware(since):
-            rows.append(gp)
-            rows.sort(key=lambda r: (aware(r.created_at), r.content_id))
+def _counted(s: Session, tenant: str, gp: GroupPostRow, before: _Counted | None) -> None:
+    """A post recorded (`before` None) or re-decided in this transaction: every window already
+    read that covers it counts it anew."""
+    after = _Counted.of(gp)
+    for (t, g, since), w in tx_cache(s, "group_window").items():
+        if t != tenant or g != gp.group_id or aware(gp.created_at) < aware(since):  # type: ignore[operator]
+            continue
+        if before is None:
+            w.posts += 1
+        else:
+            w.count(gp, before, -1)
+        w.count(gp, after, +1)
     members = tx_cache(s, "group_members").get((tenant, gp.group_id))
-    if members is not None and gp.author_id:
+    if members is not None and gp.author_id and before is None:
         members.add(gp.author_id)
 
 
@@ -211,22 +272,27 @@ def _members_of(s: Session, tenant: str, group_ids: list[str]) -> set[str]:
     return set(roster) | set(posters)
 
 
-def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: datetime) -> Assessment:
-    """Measure a group's health from its posts in the window, with the evidence."""
+def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: datetime,
+           with_evidence: bool = True) -> Assessment:
+    """Measure a group's health from its posts in the window, with the evidence (only counts
+    when `with_evidence` is False: what deciding whether the stage changes needs)."""
     since = now - timedelta(days=cfg.window_days)
-    posts = _window(s, tenant, group_id, since)
-    n, reported = len(posts), sum(1 for p in posts if (p.reports or 0) > 0)
+    window = _window(s, tenant, group_id, since)
+    n, reported = window.posts, window.reported
     if not n:
         return Assessment(group_id, 0, None, "healthy",
                           {"note": f"no posts in the last {cfg.window_days:g} days: nothing to "
                                    "measure, so no determination"})
     focus = set(cfg.focus)
-    violating = [p for p in posts if p.violating and p.category in focus]
+    kinds = {k: c for k, c in window.by_kind.items() if k[0] in focus and c > 0}
+    n_violating = sum(kinds.values())
     roles = _roles(s, tenant, group_id)
     staff = roles["admin"] | roles["moderator"]
-    v = min(1.0, sum(cfg.severity_weights.get(p.severity or "medium", 0.5) for p in violating) / n)
-    approved = [p for p in violating if p.approved_by and p.approved_by in staff]
-    a = len(approved) / len(violating) if violating else 0.0
+    v = min(1.0, sum(c * cfg.severity_weights.get(sev or "medium", 0.5)
+                     for (_, sev), c in sorted(kinds.items(), key=str)) / n)
+    n_approved = sum(c for (cat, who), c in window.approvals.items()
+                     if cat in focus and who in staff)
+    a = n_approved / n_violating if n_violating else 0.0
     offenders: dict[str, int] = {}
     if staff:
         offenders = {actor: c for actor, c in s.execute(
@@ -246,7 +312,13 @@ def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: dateti
                   "admin_offenders": w["admin_offenders"] * o,
                   "reports": w["reports"] * r, "overlap": w["overlap"] * m}
     health = round(1.0 - min(1.0, sum(components.values())), 4)
-    enough = n >= cfg.min_posts and len(violating) >= cfg.min_violations
+    enough = n >= cfg.min_posts and n_violating >= cfg.min_violations
+    implied = cfg.stage_for(health) if enough else "healthy"
+    if not with_evidence:
+        return Assessment(group_id, n, health, implied, {})
+    violating = sorted((p for p in window.violating.values() if p.category in focus),
+                       key=lambda p: (aware(p.created_at), p.content_id))
+    approved = [p for p in violating if p.approved_by and p.approved_by in staff]
     by_cat = Counter(p.category for p in violating)
     evidence: dict[str, Any] = {
         "window_days": cfg.window_days, "posts": n, "violating_posts": len(violating),
@@ -269,7 +341,6 @@ def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: dateti
         "enough_evidence": enough,
         "minimums": {"posts": cfg.min_posts, "violating_posts": cfg.min_violations},
     }
-    implied = cfg.stage_for(health) if enough else "healthy"
     return Assessment(group_id, n, health, implied, evidence)
 
 
@@ -367,10 +438,11 @@ def apply(s: Session, tenant: str, group_id: str, cfg: GroupConfig, policy_versi
     group = s.get(GroupRow, (tenant, group_id))
     if group is None:
         return None
-    a = assess(s, tenant, group_id, cfg, now)
+    a = assess(s, tenant, group_id, cfg, now, with_evidence=False)
     to = next_stage(group.stage, a, cfg)
     if to == group.stage:
         return None
+    a = assess(s, tenant, group_id, cfg, now)  # a determination: with its evidence
     det = change_stage(s, tenant, group_id, to, health=a.health or 0.0, evidence=a.evidence,
                        ground=cfg.ground, policy_version=policy_version, now=now,
                        trigger=trigger, cfg=cfg)
