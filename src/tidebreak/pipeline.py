@@ -53,6 +53,7 @@ from tidebreak.model import (
 from tidebreak.policy import PolicySet
 from tidebreak.review.queue import close_tasks, open_task
 from tidebreak.store.bank import add_entry
+from tidebreak.store.db import read_only
 from tidebreak.store.decisions import decision_from_dict
 from tidebreak.store.schema import (
     ActorRow,
@@ -148,6 +149,8 @@ class Pipeline:
         self.strike_days = strike_days
         self.clock = clock
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        # reads that prepare a batch: on SQLite they do not wait for a batch that is recording
+        self.readers = sessionmaker(read_only(engine), expire_on_commit=False)
         self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
         self.enforcers = list(enforcers)  # see tidebreak.enforce.hooks
         self.adjusters = list(adjusters)  # see Adjustment
@@ -218,7 +221,7 @@ class Pipeline:
     def _known_events(self, event_ids: list[str]) -> dict[str, Decision]:
         if not event_ids:
             return {}
-        with self.sessions() as s:
+        with self.readers() as s:
             rows = s.execute(
                 select(EventRow.event_id, DecisionRow.payload)
                 .join(DecisionRow, DecisionRow.id == EventRow.decision_id)
@@ -231,7 +234,7 @@ class Pipeline:
         no text of their own: they are about the stored content."""
         if ev.type == EventType.CREATE:
             return ev.content
-        with self.sessions() as s:
+        with self.readers() as s:
             row = s.get(ContentRow, (self.tenant, ev.content.id))
         versions = [e for e in earlier if e.content.id == ev.content.id
                     and e.type in (EventType.CREATE, EventType.EDIT)]  # not yet recorded

@@ -8,6 +8,7 @@ it needs (`tidebreak.auth.roles`); only /healthz and /metrics are open, and they
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from collections.abc import Callable
@@ -99,6 +100,10 @@ def create_app(engine: Engine, settings: Settings,
             pipeline = await asyncio.get_running_loop().run_in_executor(None, pipeline_for,
                                                                          tenant)
             batchers.setdefault(tenant, MicroBatcher(pipeline))
+            # What is loaded now (models, indexes, policies) lives as long as the process:
+            # keep it out of the collector's full passes, which would otherwise walk it all
+            # while requests wait.
+            gc.freeze()
         return await batchers[tenant].submit(event)
 
     def close_batchers() -> None:

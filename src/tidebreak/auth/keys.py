@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.auth.roles import ROLES
+from tidebreak.store.db import read_only
 from tidebreak.store.schema import ApiKeyRow
 
 
@@ -46,7 +47,7 @@ def authenticate(engine: Engine, key: str) -> Principal | None:
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "tb" or not parts[1] or not parts[2]:
         return None
-    with Session(engine) as s:
+    with Session(read_only(engine)) as s:
         row = s.get(ApiKeyRow, parts[1])
     if row is None or row.revoked_at is not None:
         return None

@@ -50,16 +50,29 @@ def make_engine(url: str | None = None) -> Engine:
 
         # pysqlite's own transaction handling defers BEGIN; take the write lock at BEGIN instead,
         # so read-then-write transactions (idempotency check, ledger append) cannot interleave.
+        # A reader (`read_only`) begins deferred: in WAL mode it never waits for the writer,
+        # so checking API keys or preparing the next batch goes on while a batch records.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            reading = conn.get_execution_options().get(READ_ONLY_OPTION)
+            conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+READ_ONLY_OPTION = "tidebreak_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that only read: on SQLite they do not take
+    the write lock. Writing through it is an error on SQLite only once a writer holds the
+    lock, so use it for reads alone."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def migrate(engine: Engine, revision: str = "heads") -> None:
