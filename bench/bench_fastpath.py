@@ -24,7 +24,6 @@ import asyncio
 import csv
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -40,16 +39,15 @@ DYNAHATE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "hate" / "
             / "dynahate_v0.2.3_reconstructed.csv")
 
 
-def stream(path: Path, n: int, authors: int, seed: int = 7) -> tuple[list[dict], int]:
-    """The first `n` DynaHate test posts and how many are hateful; authors drawn with a long
-    tail (a few post a lot, as on a platform), every third post in one of 40 groups."""
+def stream(path: Path, n: int, authors: int) -> tuple[list[dict], int]:
+    """The first `n` DynaHate test posts and how many are hateful, from `authors` authors in
+    turn (so each writes about n / authors posts and repeat offenders collect strikes), every
+    third post in one of 40 groups."""
     with path.open(encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "test"][:n]
-    rng = random.Random(seed)
-    weights = [1 / (k + 1) ** 0.8 for k in range(authors)]
     out = []
     for i, r in enumerate(rows):
-        a = rng.choices(range(authors), weights)[0]
+        a = i % authors
         post = {"id": f"dh-{i}", "text": r["text"].strip(), "author": f"u{a}"}
         if i % 3 == 0:
             post["group"] = f"g{a % 40}"

@@ -262,9 +262,6 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0
 
     settings = _settings()
     engine = _engine(db)
-    # The event loop shares the GIL with the thread recording a batch: hand it over every 1 ms
-    # (default 5) so requests are read and answered while a batch records.
-    sys.setswitchinterval(0.001)
     # deferred evidence (occlusion spans) is computed while no request is in flight
     api = create_app(engine, settings, lambda tenant: build_pipeline(engine, settings, tenant=tenant),
                      evidence_in_background=True)
