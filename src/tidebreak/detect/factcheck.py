@@ -24,6 +24,14 @@ review URL, not one of the claim's appearances) cites the debunk ("PSA: you cann
 <politifact link>"): it is treated the same way, with refutation_cue "links to the fact-check" (a
 link to an appearance is a share of the claim and keeps its 1.0).
 
+Cascade. The detector asks its index only for matches of at least `floor`, so the index's gate
+(`ClaimIndex.gate_scores`; on by default, off with `gate=False` here, TIDEBREAK_FACTCHECK_GATE=0
+or `index.gate = False`) sends to the transformer encoder and the fusion model only posts near a
+claim in a static embedding space distilled from the encoder, or that the fusion model, given
+static cosines, scores over a low bar; the others get no text match (URL matches are
+unaffected). Its thresholds keep every CLEF train+dev post that is, or could be, scored over
+0.35 (models/factcheck/GATE.md); a floor under 0.35 turns the gate off.
+
 Store. Bound to a store (`bind_store`, called by `runtime.build_detectors`), the detector
 matches against the tenant's imported fact-checks (`tidebreak factcheck import`, table
 `factchecks`) when there are any, and the bundled set otherwise. Like `runtime.BankSync` for the
@@ -35,6 +43,7 @@ so only new or changed claims are encoded.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -97,15 +106,19 @@ class FactCheckDetector:
         refute_cap: float = 0.1,
         encoder: object | None = None,
         sync_seconds: float = 5.0,
+        gate: bool | None = None,
     ) -> None:
         from tidebreak.factcheck.claimreview import load_factchecks
         from tidebreak.factcheck.index import ClaimIndex
 
+        if gate is None:  # the setting: TIDEBREAK_FACTCHECK_GATE=0 turns the cascade off
+            gate = os.environ.get("TIDEBREAK_FACTCHECK_GATE", "1").strip().lower() not in (
+                "0", "off", "false", "no")
         self.floor = float(floor)
         self.refute_cap = float(refute_cap)
         if index is None:
             if index_dir is not None:
-                index = ClaimIndex.load(index_dir, encoder=encoder)
+                index = ClaimIndex.load(index_dir, encoder=encoder, gate=gate)
             else:
                 p = Path(path) if path is not None else BUNDLED
                 fcs = []
@@ -113,7 +126,7 @@ class FactCheckDetector:
                     fcs = load_factchecks(p, strict=False)
                 else:
                     log.warning("fact-check file %s not found: the factcheck detector matches nothing", p)
-                index = ClaimIndex(fcs, encoder=encoder)
+                index = ClaimIndex(fcs, encoder=encoder, gate=gate)
         self.index: ClaimIndex = index  # type: ignore[assignment]
         self.version = f"{DETECTOR_VERSION}+{self.index.fingerprint}"
         self._fallback = self.index  # the bundled (or given) set, used while the store is empty
@@ -176,7 +189,8 @@ class FactCheckDetector:
             if tvecs is not None:
                 tvecs[todo] = enc.encode([clean_text(fcs[i].title or fcs[i].claim) for i in todo])
         return ClaimIndex(fcs, encoder=old.encoder, fusion=old.fusion, vectors=vecs,
-                          title_vectors=tvecs, encoder_id=old.encoder_id)
+                          title_vectors=tvecs, encoder_id=old.encoder_id,
+                          gate=getattr(old, "gate", True), static=getattr(old, "static", None))
 
     # -- detect --------------------------------------------------------------------------------
 
@@ -202,7 +216,8 @@ class FactCheckDetector:
         texts = [it.norm.text for it in items]
         urls = [tuple(it.content.urls) for it in items]
         dates = [it.content.created_at for it in items]
-        results = self.index.search(texts, k=1, urls=urls, dates=dates, with_features=True)
+        results = self.index.search(texts, k=1, urls=urls, dates=dates, with_features=True,
+                                    min_score=self.floor)
         out: list[list[Signal]] = []
         for item, text, matches in zip(items, texts, results):
             if not matches or matches[0].score < self.floor:

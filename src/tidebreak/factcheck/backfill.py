@@ -188,7 +188,7 @@ def continue_run(engine: object, pipeline: Pipeline, run_id: str, *, chunk: int 
         rows = [r for r, _, _ in found]
         results = index.search([r.norm_text or r.text for r in rows], k=1,
                                urls=[tuple(r.urls or ()) for r in rows],
-                               dates=[r.created_at for r in rows])
+                               dates=[r.created_at for r in rows], min_score=floor)
         hits = []
         for (r, decided_at, event_id), ms in zip(found, results):
             if not ms or ms[0].claim_id not in new or ms[0].score < floor:

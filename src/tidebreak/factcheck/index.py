@@ -22,6 +22,14 @@ Three stages, all numpy/scipy on CPU:
    on candidates of train queries both with and without their true claim in the collection, so
    a post that matches nothing scores low rather than giving its nearest neighbour a high score.
 
+Cascade (`gate_scores`, on by default, for callers that ignore matches under 0.35): before
+stage 1, every post gets two cheap keys, its best cosine to a claim in a static embedding space
+distilled from the encoder (`tidebreak.factcheck.static`) and the fusion model's probability
+with those static cosines standing in for the encoder's. Only posts over either threshold
+(chosen on CLEF train+dev so that every post with a true claim or a match >= 0.35 stays open;
+models/factcheck/GATE.md) are encoded and scored; the others get no text match. Opened posts'
+results are bit-identical to the ungated path (`gate=False`).
+
 URL matching: a query URL equal, after `canonical_url`, to a fact-check's review URL or one of
 its appearance URLs matches with score 1.0 (`match="url"`), ahead of any text match.
 
@@ -39,19 +47,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 import unicodedata
 from datetime import date, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 from scipy import sparse
 
 from tidebreak.factcheck.claimreview import FactCheck, FactCheckError, dedupe, from_dict
+from tidebreak.factcheck.static import GateThresholds, StaticEmbedder, get_static
+
+log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 FUSION_FILE = "fusion.json"
@@ -412,6 +424,15 @@ class FusionModel:
 
 # ------------------------------------------------------------------------------ the index
 
+class GateScores(NamedTuple):
+    """`ClaimIndex.gate_scores`: one value per text."""
+
+    cosine: np.ndarray  # best static cosine to a claim or headline
+    probability: np.ndarray  # best fused probability with static cosines for the encoder's
+    bm25: np.ndarray  # best BM25 / the collection's largest idf (0 unless a BM25 bar is set)
+    opened: np.ndarray  # bool: the post goes on to the transformer
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     claim_id: str
@@ -568,6 +589,8 @@ class ClaimIndex:
         vectors: np.ndarray | None = None,
         title_vectors: np.ndarray | None = None,
         encoder_id: str | None = None,
+        gate: bool = True,
+        static: StaticEmbedder | None = None,
     ) -> None:
         fcs, dups = dedupe(factchecks)
         if dups:
@@ -596,6 +619,7 @@ class ClaimIndex:
         self._build_lexical(claim_texts, title_texts)
         self._build_urls()
         self._build_groups()
+        self._build_gate(gate, static, claim_texts, title_texts)
         self.fingerprint = self._fingerprint()
 
     # -- building ----------------------------------------------------------------------------
@@ -643,6 +667,40 @@ class ClaimIndex:
                                  else self._claim_bigrams_m)
         self._claim_numbers_m = _Incidence(self.claim_numbers)
         self._claim_names_m = _Incidence(self.claim_names)
+
+    def _build_gate(self, gate: bool, static: StaticEmbedder | None, claim_texts: list[str],
+                    title_texts: list[str]) -> None:
+        """The cascade's first stage (see `gate_scores`): the claims' (and headlines') static
+        vectors. Without the static table the gate is off (every post goes to the encoder)."""
+        self.gate = bool(gate)
+        self.static: StaticEmbedder | None = None
+        self.gate_thresholds: GateThresholds | None = None
+        self.gate_stats = {"posts": 0, "opened": 0}
+        if not self.gate:
+            return
+        if static is None:
+            try:
+                static = get_static()
+            except (FileNotFoundError, ValueError) as e:
+                log.warning("fact-check gate off: %s", e)
+                self.gate = False
+                return
+        made_for = (static.meta.get("encoder"), static.meta.get("fusion_version"))
+        if made_for != (self.encoder_id, self.fusion.version):
+            # the thresholds were chosen for another encoder or fusion model: not safe
+            log.warning("fact-check gate off: static table made for encoder %s / fusion %s, "
+                        "this index uses %s / %s (rebuild: training/build_factcheck_gate.py)",
+                        *made_for, self.encoder_id, self.fusion.version)
+            self.gate = False
+            return
+        self.static = static
+        self.gate_thresholds = static.thresholds
+        self._static_claims = static.encode(claim_texts)
+        self._static_titles = static.encode(title_texts) if self.titled else None
+        n = len(self.factchecks)
+        # BM25 in units of the collection's largest idf (a term no claim has; the idf of a term
+        # one claim has is close to it): about "shares that many rare words with one claim"
+        self._bm25_unit = float(np.log(1.0 + (n + 0.5) / 0.5)) if n else 1.0
 
     def _build_urls(self) -> None:
         self._by_url: dict[str, list[int]] = {}
@@ -705,10 +763,19 @@ class ClaimIndex:
         dates: Sequence[PostDate] | None = None,
         query_vectors: np.ndarray | None = None,
         with_features: bool = False,
+        min_score: float | None = None,
+        gate: bool | None = None,
     ) -> list[list[Match]]:
         """Top-k matches for each text, best first. URLs (given, and found in the text) that
         name a fact-check give it score 1.0 ahead of the text matches. `dates`: when each post
-        was made (compared with the years and months a claim names; optional)."""
+        was made (compared with the years and months a claim names; optional).
+
+        `min_score`: the caller ignores text matches scoring under it (the detector's floor).
+        When it is at least the floor the gate was chosen for (0.35), the index may skip posts
+        the gate closes (see `score_candidates`): those get no text matches at all; opened posts
+        get their full top k, exactly as without the gate. Without `min_score` (a top-k list of
+        the nearest claims, whatever their score) nothing is skipped. `gate`: True / False
+        forces the cascade on / off."""
         nq = len(texts)
         results: list[list[Match]] = [[] for _ in range(nq)]
         if nq == 0 or not self.factchecks or k <= 0:
@@ -723,7 +790,8 @@ class ClaimIndex:
             results[i] = [
                 Match(self.factchecks[j].claim_id, 1.0, "url", self.factchecks[j]) for j in found
             ][:k]
-        scored = self.score_candidates(texts, dates=dates, query_vectors=query_vectors)
+        scored = self.score_candidates(texts, dates=dates, query_vectors=query_vectors, gate=gate,
+                                       min_score=min_score)
         for i, (cand, prob, feats) in enumerate(scored):
             have = {m.claim_id for m in results[i]}
             # k groups are always enough: each one is either added or skipped as a URL match
@@ -741,35 +809,143 @@ class ClaimIndex:
     def score_candidates(
         self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
         query_vectors: np.ndarray | None = None, exclude: Sequence[Sequence[int]] | None = None,
+        gate: bool | None = None, min_score: float | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """For each text: (candidate claim positions, match probabilities, feature rows).
-        `exclude` (training only) hides given claims, as if they were not in the collection."""
-        X, cand, qid = self.features(texts, dates=dates, query_vectors=query_vectors,
-                                     exclude=exclude)
+        `exclude` (training only) hides given claims, as if they were not in the collection.
+
+        `gate`: a retrieval cascade; None: on when the index's `gate` is and the caller only
+        wants matches of at least `min_score` >= the floor the gate was chosen for (0.35). Only
+        the posts `gate_scores` opens (a claim or headline close enough in the static embedding
+        space, or a fused probability, with static cosines for the transformer's, over a low
+        bar) are encoded by the transformer and scored by the fusion model; the others get no
+        candidates. The thresholds keep every CLEF train+dev post whose true claim, or any claim
+        it matches at >= 0.35, would be scored (models/factcheck/GATE.md). The opened posts'
+        candidates, probabilities and features are exactly those of the ungated path: their
+        dense cosines are computed in a matrix of the whole batch's shape (the rows of skipped
+        posts zero), so not even the last bit depends on which posts were skipped."""
+        if gate is None:
+            gate = (self.gate and min_score is not None and self.gate_thresholds is not None
+                    and min_score >= self.gate_thresholds.floor)
+        use_gate = bool(gate) and self.static is not None
+        nq = len(texts)
+        if not use_gate or nq == 0 or not self.factchecks:
+            X, cand, qid = self.features(texts, dates=dates, query_vectors=query_vectors,
+                                         exclude=exclude)
+            return self._split(X, cand, qid, nq)
+        opened = self.gate_scores(texts, dates=dates, exclude=exclude).opened
+        self.gate_stats["posts"] += nq
+        self.gate_stats["opened"] += int(opened.sum())
+        empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(FEATURES))))
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [empty] * nq
+        if not opened.any():
+            return out
+        rows = np.flatnonzero(opened)
+        sub = [texts[i] for i in rows]
+        if query_vectors is None:
+            qv_sub = self.encoder.encode([clean_text(t) for t in sub])
+        else:
+            qv_sub = np.asarray(query_vectors, np.float32)[rows]
+        qv = np.zeros((nq, np.asarray(qv_sub).shape[1]), np.float32)
+        qv[rows] = qv_sub
+        X, cand, qid = self.features(
+            sub, dates=None if dates is None else [dates[i] for i in rows],
+            query_vectors=qv_sub, exclude=None if exclude is None else [exclude[i] for i in rows],
+            _dense=self._dense(qv, rows))
+        for i, r in zip(rows, self._split(X, cand, qid, len(rows))):
+            out[i] = r
+        return out
+
+    def _split(self, X: np.ndarray, cand: np.ndarray, qid: np.ndarray,
+               nq: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         variant = "titled" if self.titled else "untitled"
         prob = (self.fusion.variants[variant].predict(X, qid, self.group[cand])
                 if len(X) else np.zeros(0))
         # pairs come query by query (features' row-major order): each query's rows are a slice
-        bounds = np.searchsorted(qid, np.arange(len(texts) + 1))
+        bounds = np.searchsorted(qid, np.arange(nq + 1))
         return [(cand[a:b], prob[a:b], X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def _dense(self, qv: np.ndarray, rows: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Cosines with the claims and headlines (rows: keep only those queries)."""
+        C = qv @ self.vectors.T
+        Ct = qv @ self.title_vectors.T if self.title_vectors is not None else C
+        if rows is not None:
+            C = C[rows]
+            Ct = Ct[rows] if self.title_vectors is not None else C
+        return C, Ct
+
+    def gate_scores(
+        self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
+        exclude: Sequence[Sequence[int]] | None = None,
+    ) -> GateScores:
+        """The cascade's first stage, no transformer: for each text
+
+        - `cosine`: its best static cosine to any claim (or headline), in the static space
+          distilled from the encoder (`tidebreak.factcheck.static`);
+        - `probability`: the best fused match probability the fusion model gives it when the
+          static cosines stand in for the transformer's (the same features and candidates
+          otherwise: BM25 and BM25F, coverage, numbers, names, time): this is what catches a
+          post sharing one rare word with one claim of a small collection, which the fusion
+          model can score high whatever the cosine;
+        - `bm25`: its best BM25 score over the claims (claim + headline when titled) in units
+          of the collection's largest idf (only computed when a BM25 threshold is set);
+        - `opened`: any of them at or over its threshold (`gate_thresholds`).
+        """
+        if self.static is None or self.gate_thresholds is None:
+            raise FactCheckError("this index has no gate (static table not loaded)")
+        nq = len(texts)
+        th = self.gate_thresholds
+        if nq == 0 or not self.factchecks:
+            z = np.zeros(nq)
+            return GateScores(z, z, z, np.zeros(nq, bool))
+        cleaned = [clean_text(t) for t in texts]
+        sv = self.static.encode(cleaned)
+        S = sv @ self._static_claims.T
+        St = sv @ self._static_titles.T if self._static_titles is not None else S
+        X, cand, qid = self.features(texts, dates=dates, exclude=exclude, _dense=(S, St))
+        # features() hid excluded claims in S and St (in place), as in the ungated path
+        smax = np.maximum(S, St).max(axis=1).astype(np.float64)
+        pmax = np.zeros(nq)
+        if len(X):
+            variant = "titled" if self.titled else "untitled"
+            prob = self.fusion.variants[variant].predict(X, qid, self.group[cand])
+            np.maximum.at(pmax, qid, prob)
+        opened = (smax >= th.cosine) | (pmax >= th.probability)
+        bmax = np.zeros(nq)
+        if th.bm25 is not None and np.isfinite(th.bm25):
+            B = (_query_matrix([tokenize(t) for t in cleaned], self.vocab)
+                 @ self.bm25f.weights).toarray()
+            if exclude is not None:
+                for i, ex in enumerate(exclude):
+                    if len(ex):
+                        B[i, ex] = -1.0
+            bmax = B.max(axis=1) / self._bm25_unit
+            opened |= bmax >= th.bm25
+        return GateScores(smax, pmax, bmax, opened)
 
     def features(
         self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
         query_vectors: np.ndarray | None = None,
         exclude: Sequence[Sequence[int]] | None = None, n_candidates: int | None = None,
+        _dense: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Feature matrix (pairs x FEATURES), the claim position and query number of each pair."""
+        """Feature matrix (pairs x FEATURES), the claim position and query number of each pair.
+        `_dense` (internal): the queries' cosine matrices with claims and headlines, computed
+        by the caller."""
         N = n_candidates or self.fusion.candidates
         if dates is not None and len(dates) != len(texts):
             raise ValueError("dates must have one entry per text")
         cleaned = [clean_text(t) for t in texts]
         qtoks = [tokenize(t) for t in cleaned]
-        if query_vectors is None:
-            query_vectors = self.encoder.encode(cleaned)
-        qv = np.asarray(query_vectors, np.float32)
         nq = len(texts)
-        C = qv @ self.vectors.T
-        Ct = qv @ self.title_vectors.T if self.title_vectors is not None else C
+        if _dense is not None:
+            C, Ct = _dense
+        else:
+            if query_vectors is None:
+                query_vectors = self.encoder.encode(cleaned)
+            qv = np.asarray(query_vectors, np.float32)
+            C, Ct = self._dense(qv)
         Q = _query_matrix(qtoks, self.vocab)
         B = (Q @ self.bm25.weights).toarray()
         Bf = (Q @ self.bm25f.weights).toarray() if self.titled else B
@@ -907,7 +1083,7 @@ class ClaimIndex:
     @classmethod
     def load(
         cls, directory: str | Path, *, encoder: TextEncoder | None = None,
-        fusion: FusionModel | None = None,
+        fusion: FusionModel | None = None, gate: bool = True,
     ) -> "ClaimIndex":
         d = Path(directory)
         try:
@@ -929,7 +1105,7 @@ class ClaimIndex:
                 f"{d} was built with encoder {meta.get('encoder')}, this one is {enc_id}; rebuild it"
             )
         idx = cls(fcs, encoder=encoder, fusion=fusion, vectors=vectors, title_vectors=tv,
-                  encoder_id=enc_id)
+                  encoder_id=enc_id, gate=gate)
         return idx
 
 
