@@ -21,7 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tidebreak.cli_io import fail, numbered_lines, open_input, open_output, write_jsonl
+from tidebreak.cli_io import (
+    fail,
+    numbered_lines,
+    open_engine,
+    open_input,
+    open_output,
+    write_jsonl,
+)
 from tidebreak.config import Settings
 
 app = typer.Typer(help="tidebreak: an open-source trust & safety engine.", no_args_is_help=True,
@@ -82,19 +89,7 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from sqlalchemy.exc import OperationalError
-
-    from tidebreak.runtime import open_store
-
-    try:
-        return open_store(db)
-    except OperationalError as e:
-        fail(f"cannot open database: {str(e.orig).strip().splitlines()[0]}", 1)
-    except Exception as e:  # noqa: BLE001 - a bad URL is user input
-        if type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
-            fail(f"bad database URL: {e}")
-        raise
+_engine = open_engine  # older sub-CLIs import it from here; new code: tidebreak.cli_io
 
 
 # -- the main job -------------------------------------------------------------------------------

@@ -21,6 +21,23 @@ def fail(reason: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def open_engine(db: str | None):  # type: ignore[no-untyped-def]
+    """The store at `db` (default: $TIDEBREAK_DATABASE_URL), migrated; a database that cannot
+    be opened exits 1, a bad URL exits 2, each with one line."""
+    from sqlalchemy.exc import OperationalError
+
+    from tidebreak.store.db import open_store
+
+    try:
+        return open_store(db)
+    except OperationalError as e:
+        fail(f"cannot open database: {str(e.orig).strip().splitlines()[0]}", 1)
+    except Exception as e:  # noqa: BLE001 - a bad URL is user input
+        if type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
+            fail(f"bad database URL: {e}")
+        raise
+
+
 @contextmanager
 def open_input(path: Path | None) -> Iterator[IO[bytes]]:
     if path is None:

@@ -34,7 +34,7 @@ def _fail(reason: str, code: int = 2) -> Any:
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from tidebreak.cli import _engine as open_engine
+    from tidebreak.cli_io import open_engine
 
     return open_engine(db)
 

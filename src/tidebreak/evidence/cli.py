@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
+
+from tidebreak.cli_io import fail
 
 evidence_app = typer.Typer(help="Deferred evidence (occlusion spans) for decisions people look "
                                 "at.", no_args_is_help=True)
@@ -23,9 +24,7 @@ TenantOpt = Annotated[Optional[str], typer.Option(help="Tenant (default: $TIDEBR
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")]
 
 
-def _fail(reason: str, code: int = 2) -> NoReturn:
-    print(f"error: {reason}", file=sys.stderr)
-    raise typer.Exit(code)
+_fail = fail
 
 
 def _number(raw: str | None, name: str, *, integer: bool = False) -> float | int | None:
@@ -42,18 +41,9 @@ def _number(raw: str | None, name: str, *, integer: bool = False) -> float | int
 
 
 def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from sqlalchemy.exc import OperationalError
+    from tidebreak.cli_io import open_engine
 
-    from tidebreak.store.db import open_store
-
-    try:
-        return open_store(db)
-    except OperationalError as e:
-        _fail(f"cannot open database: {str(e.orig).strip().splitlines()[0]}", 1)
-    except Exception as e:  # noqa: BLE001 - a bad URL is user input
-        if type(e).__name__ in ("ArgumentError", "NoSuchModuleError"):
-            _fail(f"bad database URL: {e}")
-        raise
+    return open_engine(db)
 
 
 @evidence_app.command("fill")
