@@ -274,8 +274,7 @@ class Pipeline:
     # -- decide, enforce, record ----------------------------------------------------------------
 
     def _context(self, s: Session, ev: Event, content: Content, row: ContentRow | None,
-                 now: datetime, known: _BatchRows | None = None) -> Context:
-        known = known or _BatchRows(self.tenant)
+                 now: datetime, known: _BatchRows) -> Context:
         strikes = active_strikes(s, self.tenant, content.author, now) if content.author else {}
         author = known.get(s, ActorRow, content.author) if content.author else None
         group = known.get(s, GroupRow, content.group) if content.group else None
