@@ -8,7 +8,8 @@ import hashlib
 import pytest
 
 from tidebreak.detect.bank import BankDetector, BankEntry, key_hash
-from tidebreak.detect.base import Detector, create, registered
+from tidebreak.detect.base import Detector
+from tidebreak.runtime import create_detector, detector_factories
 from tidebreak.model import Content, ContentKind, Item
 from tidebreak.text import normalise
 
@@ -165,8 +166,8 @@ def test_entries_are_validated() -> None:
 
 
 def test_registered_as_a_detector() -> None:
-    assert "bank" in registered()
-    det = create("bank", threshold=0.6)
+    assert "bank" in detector_factories()
+    det = create_detector("bank", threshold=0.6)
     assert isinstance(det, BankDetector) and isinstance(det, Detector)
     assert det.name == "bank" and det.threshold == 0.6
 

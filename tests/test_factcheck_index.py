@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from tidebreak.factcheck.claimreview import FactCheck, FactCheckError
-from tidebreak.factcheck.index import ClaimIndex, canonical_url, clean_text, tokenize
+from tidebreak.factcheck.index import ClaimIndex, clean_text, tokenize
+from tidebreak.text.urls import canonical_url
 from tidebreak.model import Content, ContentKind, Item
 
 VOTE_URL = "https://www.politifact.com/factchecks/2020/oct/28/vote-by-text/"
@@ -71,6 +72,9 @@ def test_url_with_tracking_params_matches(index: ClaimIndex) -> None:
     (ms,) = index.search(["seen here https://WWW.social.example.net/p/6699658a70/?utm_campaign=z"])
     assert ms[0].claim_id == "c-text" and ms[0].match == "url"
     assert canonical_url("https://www.Example.com/a/?utm_source=1&id=2#frag") == "example.com/a?id=2"
+    # one canonicaliser for fact-checks and coordination: a shared tweet is the tweet
+    assert canonical_url("https://x.com/a/status/1?s=20&t=Ab") == "x.com/a/status/1"
+    assert canonical_url("https://blog.example/?s=ballots") == "blog.example?s=ballots"
 
 
 def test_non_english_claim_matches_lexically(index: ClaimIndex) -> None:
@@ -156,9 +160,9 @@ def detector(index: ClaimIndex):
 
 
 def test_detector_registered_and_versioned(detector) -> None:
-    from tidebreak.detect.base import registered
+    from tidebreak.runtime import detector_factories
 
-    assert "factcheck" in registered()
+    assert "factcheck" in detector_factories()
     assert detector.name == "factcheck" and detector.index.fingerprint in detector.version
 
 

@@ -24,7 +24,7 @@ from tidebreak.ingest import parse_event
 from tidebreak.model import ActionType
 from tidebreak.pipeline import Pipeline
 from tidebreak.policy import PolicySet, default_policy_path, load_default_policy
-from tidebreak.runtime import ADJUSTERS, ENFORCERS, load_policies
+from tidebreak.runtime import adjusters, enforcers, load_policies
 from tidebreak.store.schema import (
     AppealRow,
     ContentRow,
@@ -38,8 +38,7 @@ SETTINGS = Settings()
 def make(engine, clock, policy: PolicySet | None = None) -> Pipeline:  # type: ignore[no-untyped-def]
     """The runtime's pipeline (its enforcers and decide-step adjusters) with a scripted detector."""
     return Pipeline(engine, [Scripted()], policy or PolicySet(load_default_policy()), clock=clock,
-                    enforcers=[f(SETTINGS) for f in ENFORCERS],
-                    adjusters=[f(SETTINGS) for f in ADJUSTERS])
+                    enforcers=enforcers(SETTINGS), adjusters=adjusters(SETTINGS))
 
 
 def post(id: str, text: str, author: str = "u1", **kw: object):  # type: ignore[no-untyped-def]

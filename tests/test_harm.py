@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tidebreak.detect.base import create, registered
+from tidebreak.runtime import create_detector, detector_factories
 from tidebreak.detect.harm import (CATEGORIES, NOT_COVERED, HarmClassifier, classify,
                                    get_classifier)
 from tidebreak.model import Content, ContentKind, Item
@@ -26,8 +26,8 @@ def item(i: int, text: str) -> Item:
 
 
 def test_registered_and_versioned(clf: HarmClassifier) -> None:
-    assert "harm" in registered()
-    det = create("harm")
+    assert "harm" in detector_factories()
+    det = create_detector("harm")
     assert det.name == "harm" and det.version.startswith("harm-v0")
     assert set(clf.thresholds) == set(CATEGORIES)
     assert all(0.0 < t < 1.0 for t in clf.thresholds.values())

@@ -21,7 +21,7 @@ from tidebreak.model import ActionType, Item, Signal
 from tidebreak.pipeline import OutOfOrder, Pipeline, UnknownContent
 from tidebreak.policy import PolicySet, load_default_policy, parse_policy
 from tidebreak.runtime import BankSync
-from tidebreak.store.bank import add_entry
+from tidebreak.detect.bank_store import add_entry
 from tidebreak.store.schema import (
     ContentRow,
     DecisionRow,

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
-from tidebreak.review import priority as prio
+from tidebreak.enforce import review_priority as prio
 from tidebreak.review.errors import Conflict
 from tidebreak.review.leases import claim, release
-from tidebreak.review.queue import open_task, summaries
+from tidebreak.enforce.review_queue import open_task, summaries
 from tidebreak.review.reports import add_flagger
 from tidebreak.store.schema import ContentRow, LedgerEntryRow, ReviewReportRow, ReviewTaskRow
 

@@ -17,7 +17,7 @@ from tidebreak.cli import app
 from tidebreak.scale.backfill import progress, publish_run, start_run
 from tidebreak.scale.broker import BrokerConfig, BrokerUnavailable, Producer
 from tidebreak.scale.worker import Worker
-from tidebreak.store.bank import add_entry
+from tidebreak.detect.bank_store import add_entry
 from tidebreak.store.db import open_store
 from tidebreak.store.schema import BackfillRunRow, ContentRow, LedgerEntryRow
 

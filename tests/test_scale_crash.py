@@ -33,7 +33,7 @@ from tidebreak.scale.broker import (
     event_message,
     msg_id,
 )
-from tidebreak.store.bank import add_entry
+from tidebreak.detect.bank_store import add_entry
 from tidebreak.store.db import open_store
 from tidebreak.store.schema import DecisionRow, EventRow, LedgerEntryRow
 

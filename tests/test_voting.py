@@ -13,7 +13,7 @@ from tidebreak.detect.voting import (CATEGORY, CLASSES, FRAUD_CATEGORY, THREAT_C
 from tidebreak.ingest import parse_event
 from tidebreak.model import ActionType, Content, ContentKind, Item
 from tidebreak.policy import load_default_policy
-from tidebreak.runtime import BUILTIN_DETECTORS, build_pipeline
+from tidebreak.runtime import build_pipeline, detector_factories
 from tidebreak.text import normalise
 
 LIES = ["Democrats vote on Wednesday this year, Republicans on Tuesday.",
@@ -45,7 +45,7 @@ def score(det: VotingDetector, text: str) -> float:
 
 
 def test_registered_and_on_by_default() -> None:
-    assert "voting" in DEFAULT_DETECTORS and "voting" in BUILTIN_DETECTORS
+    assert "voting" in DEFAULT_DETECTORS and "voting" in detector_factories()
 
 
 def test_the_gate_closes_on_other_topics_without_running_the_model(det: VotingDetector) -> None:
@@ -115,7 +115,7 @@ def test_fraud_allegations_get_an_information_label_and_no_category(engine, cloc
 def test_a_refutation_of_a_fact_checked_or_banked_lie_is_not_labelled(engine, clock) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy.orm import Session
 
-    from tidebreak.store.bank import add_entry
+    from tidebreak.detect.bank_store import add_entry
 
     lie = ("Democrats vote on Wednesday November 6 this year and Republicans vote on Tuesday "
            "November 5, to keep the lines short. Share this with everyone!")

@@ -74,6 +74,19 @@ app.add_typer(governance_app, name="governance")
 from tidebreak.evidence.cli import evidence_app  # noqa: E402
 
 app.add_typer(evidence_app, name="evidence")
+# --- media: `hash`, `bank import|export` (and `bank add --image` below) ---
+from tidebreak.media.cli import register as register_media  # noqa: E402
+
+register_media(app, bank_app)
+
+# --- domain events: outbox, deliveries, dead letters, replay ---
+from tidebreak.events.cli import events_app  # noqa: E402
+
+app.add_typer(events_app, name="events")
+# --- plug-ins (built-in adapters and third parties' entry points) add their commands ---
+from tidebreak.plugins import manager as _plugins  # noqa: E402
+
+_plugins().hook.tidebreak_cli(app=app)
 
 err = Console(stderr=True)
 out = Console()
@@ -89,7 +102,6 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-_engine = open_engine  # older sub-CLIs import it from here; new code: tidebreak.cli_io
 
 
 # -- the main job -------------------------------------------------------------------------------
@@ -100,9 +112,12 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
     """Validate and process JSONL events in batches; call sink(event, outcome) for each.
     Returns the number of rejected lines (each reported on stderr with its line number)."""
     from tidebreak.ingest import InvalidInput, parse_json_line
+    from tidebreak.media.load import MediaOptions
     from tidebreak.pipeline import PipelineError, overlapped
 
     bad = 0
+    # the command line may name local image files ({"path"}); the API and workers may not
+    media_options = MediaOptions.from_settings(settings, allow_path=True)
 
     def batches(advance: Callable[[], None]) -> Iterator[tuple[list[int], list[Any]]]:
         nonlocal bad
@@ -110,7 +125,8 @@ def _run_events(pipeline, stream: IO[bytes], sink, *, settings: Settings,  # typ
         events: list[Any] = []
         for n, line in numbered_lines(stream):
             try:
-                events.append(parse_json_line(line, max_text_bytes=settings.max_text_bytes))
+                events.append(parse_json_line(line, max_text_bytes=settings.max_text_bytes,
+                                              media_options=media_options))
                 lines.append(n)
             except InvalidInput as e:
                 bad += 1
@@ -146,7 +162,7 @@ def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> No
 
     settings = _settings()
     with tempfile.TemporaryDirectory(prefix="tidebreak-") as tmp:
-        engine = _engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
+        engine = open_engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
         pipeline = build_pipeline(engine, settings)
         with open_input(input) as src, open_output(output) as dst:
             def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +185,7 @@ def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt
     settings = _settings()
     if not file.exists():
         fail(f"no such file: {file}")
-    engine = _engine(db)
+    engine = open_engine(db)
     pipeline = build_pipeline(engine, settings)
     total = sum(1 for line in file.open("rb") if line.strip())
     actions: Counter[str] = Counter()
@@ -242,7 +258,7 @@ def demo(db: DbOpt = None,
 
         for suffix in ("", "-wal", "-shm"):
             Path(str(DEFAULT_SQLITE_PATH) + suffix).unlink(missing_ok=True)
-    engine = _engine(url)
+    engine = open_engine(url)
     run_demo(engine, settings, out)
 
 
@@ -256,10 +272,14 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0
     from tidebreak.runtime import build_pipeline
 
     settings = _settings()
-    engine = _engine(db)
+    engine = open_engine(db)
     # deferred evidence (occlusion spans) is computed while no request is in flight
-    api = create_app(engine, settings, lambda tenant: build_pipeline(engine, settings, tenant=tenant),
-                     evidence_in_background=True)
+    try:
+        api = create_app(engine, settings,
+                         lambda tenant: build_pipeline(engine, settings, tenant=tenant),
+                         evidence_in_background=True, deliver_events=True)
+    except ValueError as e:  # a sink or adapter configured wrongly: say which, don't start
+        fail(str(e))
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
@@ -277,7 +297,7 @@ def decisions_list(db: DbOpt = None,
 
     from tidebreak.store.decisions import recent
 
-    engine = _engine(db)
+    engine = open_engine(db)
     with Session(engine) as s:
         rows = recent(s, _settings().tenant, limit=limit, action=action, rule=rule)
     if as_json:
@@ -299,7 +319,7 @@ def decisions_show(content_id: str, db: DbOpt = None) -> None:
     from tidebreak.store.decisions import history
     from tidebreak.store.schema import ContentRow
 
-    engine = _engine(db)
+    engine = open_engine(db)
     tenant = _settings().tenant
     with Session(engine) as s:
         row = s.get(ContentRow, (tenant, content_id))
@@ -348,21 +368,29 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file")])
 
 @bank_app.command("add")
 def bank_add(text: Annotated[Optional[str], typer.Option(help="Text to bank.")] = None,
+             image: Annotated[Optional[Path], typer.Option(help="Image file to bank (PDQ).")] = None,
              content_id: Annotated[Optional[str], typer.Option("--content-id", help="Bank a stored item's text.")] = None,
              bank: Annotated[str, typer.Option(help="Bank name, e.g. hate, debunked.")] = "removed",
              category: Annotated[str, typer.Option(help="Category a match signals.")] = "known_violating",
              note: Annotated[Optional[str], typer.Option(help="Why it is banked.")] = None,
              added_by: Annotated[str, typer.Option("--by", help="Who banks it.")] = "cli",
              db: DbOpt = None) -> None:
-    """Add a text (or a stored item) to a bank; copies and near-copies will match it."""
+    """Add a text, an image (or a stored item) to a bank; copies and near-copies will match it."""
     from sqlalchemy.orm import Session
 
-    from tidebreak.store.bank import BankError, add_entry
+    from tidebreak.detect.bank_store import BankError, add_entry
     from tidebreak.store.schema import ContentRow
 
-    if (text is None) == (content_id is None):
-        fail("give exactly one of --text or --content-id")
-    engine = _engine(db)
+    if sum(x is not None for x in (text, image, content_id)) != 1:
+        fail("give exactly one of --text, --image or --content-id")
+    if image is not None:
+        from tidebreak.media.cli import bank_add_image
+
+        entry_id, created = bank_add_image(image, bank=bank, category=category, note=note,
+                                           added_by=added_by, db=db)
+        out.print(f"{'added' if created else 'already banked'}: {entry_id}")
+        return
+    engine = open_engine(db)
     tenant = _settings().tenant
     try:
         with Session(engine) as s, s.begin():
@@ -390,7 +418,7 @@ def bank_list(db: DbOpt = None,
 
     from tidebreak.store.schema import BankEntryRow
 
-    engine = _engine(db)
+    engine = open_engine(db)
     with Session(engine) as s:
         q = select(BankEntryRow).where(BankEntryRow.tenant == _settings().tenant,
                                        BankEntryRow.active.is_(True))
@@ -399,7 +427,8 @@ def bank_list(db: DbOpt = None,
         rows = s.execute(q.order_by(BankEntryRow.created_at)).scalars().all()
     table = Table("entry", "bank", "category", "added by", "text")
     for r in rows:
-        table.add_row(r.entry_id, r.bank, r.category, r.added_by, r.text[:60])
+        table.add_row(r.entry_id, r.bank, r.category, r.added_by,
+                      r.text[:60] if not r.pdq else f"image pdq {r.pdq[:16]}…")
     out.print(table)
 
 
@@ -417,7 +446,7 @@ def keys_create(role: Annotated[str, typer.Option(help="platform, reviewer, seni
 
     if role not in ROLES:
         fail(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    engine = _engine(db)
+    engine = open_engine(db)
     print(create_key(engine, role, tenant=tenant or _settings().tenant, name=name))
 
 
@@ -428,7 +457,7 @@ def ledger_verify(db: DbOpt = None) -> None:
 
     from tidebreak.ledger import verify
 
-    engine = _engine(db)
+    engine = open_engine(db)
     with Session(engine) as s:
         n, broken = verify(s)
     if broken is not None:
@@ -445,7 +474,7 @@ def ledger_anchor(output: OutOpt = None, db: DbOpt = None) -> None:
 
     from tidebreak.ledger import anchor
 
-    engine = _engine(db)
+    engine = open_engine(db)
     with Session(engine) as s:
         try:
             a = anchor(s, datetime.now(timezone.utc))
@@ -471,7 +500,7 @@ def ledger_check_anchor(file: Annotated[Path, typer.Argument(help="Anchor JSON f
         fail(f"{file}: malformed JSON: {e}")
     if not isinstance(a, dict):
         fail(f"{file}: not an anchor object")
-    engine = _engine(db)
+    engine = open_engine(db)
     with Session(engine) as s:
         broken = check_anchor(s, a)
     if broken is not None:
@@ -489,7 +518,15 @@ app.command("simulate")(simulate)
 
 
 def main() -> None:
-    app()
+    """The `tidebreak` command. A refusal (tidebreak.errors) that no command turned into its own
+    message ends here: one line on stderr, exit 2, never a traceback."""
+    from tidebreak.errors import TidebreakError
+
+    try:
+        app()
+    except TidebreakError as e:
+        print(f"error: {' '.join((e.reason or str(e)).split())}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

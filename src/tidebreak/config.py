@@ -67,6 +67,22 @@ class Settings:
     log_format: str = "json"
     # --- evidence (tidebreak.evidence): the harm detector's occlusion spans ---
     harm_explain: str = "deferred"  # deferred (after the decision) | inline | off
+    # where detectors run: "thread" (this process) or "process" (a child of their own, so
+    # detection and recording do not share one interpreter lock; tidebreak.detector_process)
+    detect_in: str = "thread"
+    # --- coordination (tidebreak.coordination.sweep): scheduled sweep in worker mode ---
+    coordination_sweep_s: float = 3600.0  # seconds between sweeps; 0 turns it off
+    coordination_sweep_since: str = "24h"  # how far back each sweep looks
+    # --- media (tidebreak.media): images on content, PDQ banks, OCR ---
+    media_fetch: bool = False  # fetch {"url"} media at all (off: such items are refused)
+    media_fetch_hosts: tuple[str, ...] = ()  # allow-list ("cdn.example", ".example" = subdomains)
+    media_fetch_private: bool = False  # allow private/loopback/link-local addresses (tests only)
+    media_fetch_timeout: float = 5.0
+    media_max_bytes: int = 8 * 1024 * 1024  # per image, encoded
+    media_max_pixels: int = 36_000_000  # decoded; larger is refused as a decompression bomb
+    media_max_items: int = 4
+    ocr: bool = True  # read text in images (rapidocr's bundled PP-OCR models)
+    ocr_min_score: float = 0.80  # fragments the recogniser is less sure of are dropped
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -99,4 +115,18 @@ class Settings:
             log_format=env.get("TIDEBREAK_LOG_FORMAT") or "json",
             harm_explain=_choice("TIDEBREAK_HARM_EXPLAIN", ("deferred", "inline", "off"),
                                  "deferred"),
+            detect_in=_choice("TIDEBREAK_DETECT_IN", ("thread", "process"), "thread"),
+            coordination_sweep_s=_float("TIDEBREAK_COORDINATION_SWEEP_S", 3600.0),
+            coordination_sweep_since=env.get("TIDEBREAK_COORDINATION_SWEEP_SINCE") or "24h",
+            media_fetch=_choice("TIDEBREAK_MEDIA_FETCH", ("0", "1"), "0") == "1",
+            media_fetch_hosts=tuple(h.strip().lower() for h in
+                                    env.get("TIDEBREAK_MEDIA_FETCH_HOSTS", "").split(",")
+                                    if h.strip()),
+            media_fetch_private=_choice("TIDEBREAK_MEDIA_FETCH_PRIVATE", ("0", "1"), "0") == "1",
+            media_fetch_timeout=_float("TIDEBREAK_MEDIA_FETCH_TIMEOUT", 5.0),
+            media_max_bytes=_int("TIDEBREAK_MEDIA_MAX_BYTES", 8 * 1024 * 1024),
+            media_max_pixels=_int("TIDEBREAK_MEDIA_MAX_PIXELS", 36_000_000),
+            media_max_items=_int("TIDEBREAK_MEDIA_MAX_ITEMS", 4),
+            ocr=_choice("TIDEBREAK_OCR", ("0", "1"), "1") == "1",
+            ocr_min_score=_float("TIDEBREAK_OCR_MIN_SCORE", 0.80),
         )

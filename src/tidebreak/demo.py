@@ -24,7 +24,7 @@ from tidebreak.config import Settings
 from tidebreak.ingest import parse_event
 from tidebreak.pipeline import Outcome, Pipeline, PipelineError
 from tidebreak.runtime import build_pipeline, bundled_data
-from tidebreak.store.bank import add_entry
+from tidebreak.detect.bank_store import add_entry
 from tidebreak.store.schema import ContentRow, DecisionRow, LedgerEntryRow
 
 NEW_FACTCHECK = "demo_factcheck.json"  # arrives after the sample was posted (see fact_check_story)

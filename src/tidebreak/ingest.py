@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from tidebreak.clock import parse_time
+from tidebreak.errors import BadInput
 from tidebreak.model import SUBMITTABLE_EVENTS, Content, ContentKind, Event, EventType
 from tidebreak.text.validate import TextRejected, TextTooLong, check_text, decode_utf8
 
@@ -21,10 +23,10 @@ MAX_META_BYTES = 16384
 REPORT_REASONS = ("hate", "violence", "harassment", "false_information", "voting_misinformation",
                   "spam", "self_harm", "other")
 _KNOWN = {"event_id", "type", "id", "kind", "text", "author", "group", "created_at", "parent_id",
-          "urls", "language", "reason", "reporter", "tenant"}
+          "urls", "language", "reason", "reporter", "tenant", "media"}
 
 
-class InvalidInput(ValueError):
+class InvalidInput(BadInput):
     """Bad input, with a one-line reason fit for an HTTP 4xx body or a CLI error line."""
 
     status = 400
@@ -60,25 +62,17 @@ def _str_field(obj: dict[str, Any], name: str, *, required: bool = False,
 def _timestamp(v: Any) -> datetime | None:
     if v is None:
         return None
-    if isinstance(v, bool):
-        raise InvalidInput("field 'created_at' must be an ISO 8601 time or a Unix timestamp")
     try:
-        if isinstance(v, (int, float)):
-            dt = datetime.fromtimestamp(float(v), tz=timezone.utc)
-        elif isinstance(v, str):
-            dt = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
-        else:
-            raise TypeError
-    except (TypeError, ValueError, OverflowError, OSError):
-        raise InvalidInput("field 'created_at' must be an ISO 8601 time or a Unix timestamp") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        return parse_time(v, "field 'created_at'", numbers=True)
+    except BadInput as e:
+        raise InvalidInput(str(e)) from None
 
 
 def parse_event(obj: Any, *, max_text_bytes: int = 65536, now: datetime | None = None,
-                default_type: EventType = EventType.CREATE) -> Event:
-    """Validate one event object (already JSON-decoded)."""
+                default_type: EventType = EventType.CREATE, media_options: Any = None) -> Event:
+    """Validate one event object (already JSON-decoded). `media_options`
+    (tidebreak.media.load.MediaOptions; default: the environment's, no local paths) governs the
+    optional `media` list, decoded and hashed here so a bad image is refused at the boundary."""
     if not isinstance(obj, dict):
         raise InvalidInput(f"an event must be a JSON object, got {type(obj).__name__}")
     raw_type = obj.get("type", default_type.value)
@@ -102,6 +96,9 @@ def parse_event(obj: Any, *, max_text_bytes: int = 65536, now: datetime | None =
         ) from None
 
     text = obj.get("text")
+    has_media = obj.get("media") is not None
+    if text is None and has_media:  # an image post may have no caption
+        text = ""
     if etype in (EventType.CREATE, EventType.EDIT):
         if text is None:
             raise InvalidInput("field 'text' is required (use \"\" for content without text)")
@@ -132,6 +129,11 @@ def parse_event(obj: Any, *, max_text_bytes: int = 65536, now: datetime | None =
     if meta and len(json.dumps(meta, default=str)) > MAX_META_BYTES:
         raise InvalidInput(f"extra fields exceed {MAX_META_BYTES} bytes")
 
+    media: tuple[Any, ...] = ()
+    if has_media:  # decoding and hashing cost: only for items that carry media, and last
+        from tidebreak.media.load import parse_media
+
+        media = parse_media(obj.get("media"), media_options)
     content = Content(
         id=content_id,
         kind=kind,
@@ -143,6 +145,7 @@ def parse_event(obj: Any, *, max_text_bytes: int = 65536, now: datetime | None =
         urls=tuple(urls_raw),
         language=_str_field(obj, "language", max_len=16),
         meta=meta,
+        media=media,
     )
     event_id = _str_field(obj, "event_id")
     if event_id is None:

@@ -136,6 +136,27 @@ class NormalisedText:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One image attached to content, decoded and PDQ-hashed at the boundary (tidebreak.media).
+
+    `pdq` is the 64-hex PDQ hash as HMA writes it; `variants` the hashes matched against banks:
+    its 8 rotations and flips (the first is `pdq`), then the image with its edges extended (which
+    undoes a small crop: tidebreak.media.pdq.query_hashes). `data` holds the encoded bytes only
+    while the item is in flight (OCR reads them); it is never stored and never compared."""
+
+    sha256: str
+    format: str  # "jpeg", "png", "gif", "webp", "bmp"
+    width: int
+    height: int
+    pdq: str
+    quality: int  # PDQ quality 0-100; under 50 is too featureless to match on
+    variants: tuple[str, ...] = ()
+    source: str = "data"  # "data" | "url" | "path"
+    ref: str | None = None  # the URL or path it came from; None for inline data
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     id: str
     kind: ContentKind
@@ -147,6 +168,7 @@ class Content:
     urls: tuple[str, ...] = ()
     language: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    media: tuple[MediaItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tidebreak import ledger, metrics
+from tidebreak.clock import Clock, utcnow
 from tidebreak.detect.base import Detector
 from tidebreak.enforce.content import apply_to_content
+from tidebreak.errors import TidebreakError
+from tidebreak.events.decisions import content_state, emit_decision_events
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
 from tidebreak.enforce.hooks import Enforcement, Enforcer
 from tidebreak.enforce.penalties import live_penalties
 from tidebreak.enforce.strikes import (
@@ -51,12 +56,13 @@ from tidebreak.model import (
     violation_categories,
 )
 from tidebreak.policy import PolicySet
-from tidebreak.review.queue import close_tasks, open_task
-from tidebreak.store.bank import add_entry
+from tidebreak.enforce.review_queue import close_tasks, open_task
+from tidebreak.detect.bank_store import add_entry
 from tidebreak.store.db import read_only
 from tidebreak.store.decisions import decision_from_dict
 from tidebreak.store.schema import (
     ActorRow,
+    CoActionRow,
     ContentRow,
     DecisionRow,
     EventRow,
@@ -67,7 +73,7 @@ from tidebreak.store.txcache import announce, mark_new
 from tidebreak.text import normalise
 
 
-class PipelineError(Exception):
+class PipelineError(TidebreakError):
     """An event that is well-formed but cannot be applied; `status` is its HTTP status."""
 
     status = 409
@@ -95,7 +101,6 @@ class Outcome:
     duplicate: bool  # True when the event was seen before and this is its first decision
 
 
-Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 
@@ -130,10 +135,6 @@ class Adjustment:
 # public-interest exceptions and election mode (tidebreak.governance). Each replaced hit must be
 # replaced by one that says why, so the decision's reasons stay complete.
 Adjuster = Callable[[Adjustment], tuple[RuleHit, ...]]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Pipeline:
@@ -199,6 +200,13 @@ class Pipeline:
                     todo.append((i, ev, self._subject(ev, [*in_flight, *events[:i]])))
                 except PipelineError as err:
                     results[i] = err
+        if any(c.media for _, _, c in todo):
+            # images: OCR text, hashes and a thumbnail go into the content's meta, so they are
+            # stored with it and read by the detectors (tidebreak.media.prepare)
+            from tidebreak.media.prepare import with_media_summary
+
+            with metrics.stage("media"):
+                todo = [(i, ev, with_media_summary(c) if c.media else c) for i, ev, c in todo]
         with metrics.stage("detect"):
             signals = self._detect([c for _, _, c in todo])
         return Prepared(list(events), results, todo, signals, batch_ids)
@@ -259,7 +267,14 @@ class Pipeline:
     # -- detect ---------------------------------------------------------------------------------
 
     def _detect(self, contents: Sequence[Content]) -> list[list[Signal]]:
-        items = [Item(c, normalise(c.text)) for c in contents]
+        imaged = any(c.media or (c.meta and "media" in c.meta) for c in contents)
+        if imaged:  # caption + image text for the text detectors (tidebreak.media.prepare)
+            from tidebreak.media.prepare import detection_item, has_media, mark_sources
+
+            items = [detection_item(c) if has_media(c) else Item(c, normalise(c.text))
+                     for c in contents]
+        else:
+            items = [Item(c, normalise(c.text)) for c in contents]
         out: list[list[Signal]] = [[] for _ in items]
         if not items:
             return out
@@ -269,6 +284,8 @@ class Pipeline:
             metrics.DETECTOR_SECONDS.labels(det.name).observe(time.perf_counter() - t0)
             for acc, sigs in zip(out, per_item):
                 acc.extend(sigs)
+        if imaged:
+            mark_sources(contents, out)
         return out
 
     # -- decide, enforce, record ----------------------------------------------------------------
@@ -328,6 +345,10 @@ class Pipeline:
                         continue
                     results.append(Outcome(decision, duplicate=False))
                     metrics.PIPELINE_SECONDS.observe(time.perf_counter() - t0)
+                with metrics.stage("coactions"):  # for the coordination sweep: one bulk INSERT
+                    _record_coactions(s, self.tenant, [
+                        content for (_, ev, content), res in zip(todo, results)
+                        if isinstance(res, Outcome) and ev.type == EventType.CREATE])
                 committing = time.perf_counter()
             metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
         except (IntegrityError, _AlreadyRecorded):
@@ -366,6 +387,8 @@ class Pipeline:
             with metrics.stage("context"):
                 known = _BatchRows.load(s, self.tenant, [ev])
             decision = self._record_in(s, ev, content, signals, now, known)
+            if ev.type == EventType.CREATE:
+                _record_coactions(s, self.tenant, [content])
             committing = time.perf_counter()
         metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
         return decision
@@ -437,6 +460,7 @@ class Pipeline:
         """The content's new state, strikes, review tasks, decision, event and ledger rows.
         Returns (newly removed, restored)."""
         was_removed = row.state == "removed"
+        before = content_state(row)
         newly_removed = apply_to_content(row, decision, ev.type)
         restored = was_removed and row.state != "removed"
         row.last_decision_id = decision.id
@@ -448,7 +472,7 @@ class Pipeline:
             # e.g. sharing a claim rated false: one strike per item, however often re-decided
             add_strike(s, self.tenant, row.author_id, decision, now, self.strike_days)
         if restored:
-            revoke_strikes_for(s, self.tenant, row.id)
+            revoke_strikes_for(s, self.tenant, row.id, now)
         for a in decision.actions:
             if a.type == ActionType.REVIEW:
                 hit = next(h for h in decision.reasons if a in h.actions)
@@ -471,6 +495,7 @@ class Pipeline:
                        payload=_event_payload(ev), decision_id=decision.id))
         ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
+        emit_decision_events(s, self.tenant, decision, ev, row, before, now)
         return newly_removed, restored
 
     # -- human decisions ----------------------------------------------------------------------
@@ -512,11 +537,25 @@ class Pipeline:
                 ev = Event(event_id=event_id, type=EventType.REVIEW, content=content,
                            received_at=now, reporter=reviewer)
                 self._enforce_and_record(s, decision, ev, row, now)
-                close_tasks(s, tenant=self.tenant, content_id=content_id, by=reviewer, now=now)
+                closed = close_tasks(s, tenant=self.tenant, content_id=content_id, by=reviewer,
+                                     now=now)
+                if closed:
+                    emit(s, tenant=self.tenant, type=DomainEventType.REVIEW_TASK_DECIDED,
+                         key=f"review:{event_id}", subject=content_id, at=now,
+                         payload={"content_id": content_id, "reviewer": reviewer,
+                                  "tasks_closed": closed, "decision": decision.to_dict()})
                 if bank and ActionType.REMOVE in {a.type for a in acts} and row.norm_key.strip():
                     add_entry(s, tenant=self.tenant, text=row.text, bank="reviewed-removals",
                               category=category, added_by=f"reviewer:{reviewer}", now=now,
                               source_content_id=content_id, note=ground)
+                if bank and ActionType.REMOVE in {a.type for a in acts} and (row.meta or {}).get(
+                        "media"):  # its images too, by PDQ hash, as HMA banks them
+                    from tidebreak.detect.bank_store import bank_content_images
+
+                    bank_content_images(s, tenant=self.tenant, media=row.meta["media"],
+                                        bank="reviewed-removals", category=category,
+                                        added_by=f"reviewer:{reviewer}", now=now,
+                                        source_content_id=content_id, note=ground)
         except (IntegrityError, _AlreadyRecorded):
             first = self._known_events([event_id]).get(event_id)
             if first is None:
@@ -636,6 +675,14 @@ def overlapped(pipeline: Pipeline, batches: Iterable[tuple[T, Sequence[Event]]],
             ahead = nxt
         if ahead is not None:
             yield ahead[0], ahead[1], pipeline.record(ahead[2].result())
+
+
+def _record_coactions(s: Session, tenant: str, created: Sequence[Content]) -> None:
+    """What coordination detection needs from new content (links, hashtags, reply and repost
+    targets, image hashes, text), as one bulk INSERT (tidebreak.coordination.sweep reads it)."""
+    rows = [r for c in created for r in CoActionRow.rows_for(tenant, c)]
+    if rows:
+        s.execute(insert(CoActionRow), rows)
 
 
 def _event_payload(ev: Event) -> dict[str, object]:

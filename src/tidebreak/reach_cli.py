@@ -37,10 +37,10 @@ def account_show(account_id: str, db: DbOpt = None, as_json: JsonOpt = False) ->
     """An account's status, limits, active strikes and every penalty with its reasons."""
     from sqlalchemy.orm import Session
 
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli_io import fail, open_engine
     from tidebreak.enforce.penalties import standing
 
-    with Session(_engine(db)) as s:
+    with Session(open_engine(db)) as s:
         st = standing(s, _tenant(), account_id, _now())
     if st is None:
         fail(f"no account {account_id!r}")
@@ -73,11 +73,11 @@ def group_show(group_id: str, db: DbOpt = None, as_json: JsonOpt = False) -> Non
     """A group's stage, its health measured now with the evidence, and past determinations."""
     from sqlalchemy.orm import Session
 
-    from tidebreak.cli import _engine, fail
+    from tidebreak.cli_io import fail, open_engine
     from tidebreak.enforce.groups import GroupError, show
 
     try:
-        with Session(_engine(db)) as s:
+        with Session(open_engine(db)) as s:
             g = show(s, _tenant(), group_id, _group_config(), _now())
     except GroupError as e:
         fail(str(e))
@@ -106,10 +106,10 @@ def group_sweep(db: DbOpt = None) -> None:
     """Remove shut-down groups whose read-only period is over (run it daily)."""
     from sqlalchemy.orm import Session
 
-    from tidebreak.cli import _engine
+    from tidebreak.cli_io import open_engine
     from tidebreak.enforce.groups import sweep
 
-    with Session(_engine(db)) as s, s.begin():
+    with Session(open_engine(db)) as s, s.begin():
         done = sweep(s, _tenant(), _now())
     out.print(f"removed {len(done)} group(s){': ' + ', '.join(done) if done else ''}")
 
@@ -122,7 +122,7 @@ def simulate(seed: Annotated[int, typer.Option(help="Random seed (the same for b
              hours: Annotated[int, typer.Option(help="Hours simulated.")] = 48) -> None:
     """Simulate reach with tidebreak's default policies on and off on the same seed: views of
     violating content prevented, benign views lost, time to action."""
-    from tidebreak.cli import fail
+    from tidebreak.cli_io import fail
 
     if users < 200 or posts < 20 or not 2 <= hours <= 24 * 14 or seed < 0:
         fail("need --users >= 200, --posts >= 20, 2 <= --hours <= 336 and --seed >= 0")

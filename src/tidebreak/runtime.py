@@ -6,7 +6,6 @@ run the same detectors and policies.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -15,17 +14,21 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.config import Settings
-from tidebreak.detect import base as detectors
 from tidebreak.detect.bank import BankDetector
-from tidebreak.detect.base import Detector
+from tidebreak.detect.base import Detector, DetectorFactory
 from tidebreak.enforce.hooks import Enforcer
+from tidebreak.errors import ConfigError
+from tidebreak.events.dispatch import Dispatcher, RetryPolicy, register_sinks
+from tidebreak.events.sinks import EventSink
 from tidebreak.pipeline import Adjuster, Clock, Pipeline, utcnow
+from tidebreak.plugins import manager
 from tidebreak.policy import PolicySet, default_policy_path, load_policy
-from tidebreak.store import bank as bank_store
+from tidebreak.detect import bank_store
 from tidebreak.store.db import open_store
 
-__all__ = ["BankSync", "build_detectors", "build_pipeline", "bundled_data", "detector_options",
-           "load_policies", "open_store"]
+__all__ = ["BankSync", "adjusters", "build_detectors", "build_pipeline", "bundled_data",
+           "configured_sinks", "create_detector", "detector_factories", "detector_options",
+           "dispatcher_for", "enforcers", "load_policies", "open_store"]
 
 
 def load_policies(settings: Settings, engine: Engine | None = None,
@@ -69,14 +72,22 @@ class BankSync:
         self._seen = version
 
 
-# Where each built-in detector lives; importing a module registers its detector by name.
-BUILTIN_DETECTORS = {
-    "bank": "tidebreak.detect.bank",
-    "harm": "tidebreak.detect.harm",
-    "factcheck": "tidebreak.detect.factcheck",
-    "voting": "tidebreak.detect.voting",
-    "political_ads": "tidebreak.accountability.ads",
-}
+def detector_factories() -> dict[str, DetectorFactory]:
+    """Every detector the plug-ins offer, by name (built-ins: tidebreak.plugins.builtin)."""
+    merged: dict[str, DetectorFactory] = {}
+    for offered in reversed(manager().hook.tidebreak_detectors()):
+        merged.update(offered)  # pluggy calls the last registered first: built-ins lose ties
+    return merged
+
+
+def create_detector(name: str, **kwargs: object) -> Detector:
+    factories = detector_factories()
+    try:
+        factory = factories[name]
+    except KeyError:
+        raise ConfigError(f"unknown detector {name!r} (TIDEBREAK_DETECTORS); known: "
+                          f"{', '.join(sorted(factories))}") from None
+    return factory(**kwargs)
 
 
 def detector_options(settings: Settings) -> dict[str, dict[str, object]]:
@@ -92,9 +103,7 @@ def build_detectors(names: Sequence[str], engine: Engine, tenant: str, *,
     built: list[Detector] = []
     hooks: list[Callable[[], None]] = []
     for name in names:
-        if name not in detectors.registered() and name in BUILTIN_DETECTORS:
-            importlib.import_module(BUILTIN_DETECTORS[name])
-        det = detectors.create(name, **dict((options or {}).get(name, {})))
+        det = create_detector(name, **dict((options or {}).get(name, {})))
         if hasattr(det, "bind_store"):  # detectors that read a table (e.g. ad authorisations)
             det.bind_store(engine, tenant)
         if isinstance(det, BankDetector):
@@ -105,61 +114,63 @@ def build_detectors(names: Sequence[str], engine: Engine, tenant: str, *,
     return built, hooks
 
 
-# Enforcers every pipeline runs, in order (see tidebreak.enforce.hooks). Each part of the system
-# that reacts to decisions (penalties, group health, statements of reasons, webhooks) adds its
-# factory here.
-ENFORCERS: list[Callable[[Settings], Enforcer]] = []
-
-# --- accountability: one statement of reasons (and user notice) per restriction ---
-from tidebreak.accountability.sor import StatementEnforcer  # noqa: E402
-
-ENFORCERS.append(lambda settings: StatementEnforcer())
-
-# --- review: rank escalated tasks; record user reports and merge them into one task per item ---
-from tidebreak.review.enforcer import review_enforcer  # noqa: E402
-
-ENFORCERS.append(review_enforcer)
-
-# --- accounts, groups, reach: penalties from strikes, group health and stages, breaker release ---
-from tidebreak.enforce.breaker import BreakerEnforcer  # noqa: E402
-from tidebreak.enforce.groups import GroupEnforcer  # noqa: E402
-from tidebreak.enforce.penalties import PenaltyEnforcer  # noqa: E402
-
-ENFORCERS.extend([lambda settings: PenaltyEnforcer(), lambda settings: GroupEnforcer(),
-                  lambda settings: BreakerEnforcer()])
-
-# --- accountability: statements of reasons for account and group restrictions too ---
-from tidebreak.accountability.restrictions import register as register_restriction_statements  # noqa: E402
-
-register_restriction_statements()
+def enforcers(settings: Settings) -> list[Enforcer]:
+    """The enforcers every pipeline runs, in their declared order (tidebreak.enforce.hooks)."""
+    ranked = [pair for group in manager().hook.tidebreak_enforcers(settings=settings)
+              for pair in group]
+    return [e for _, e in sorted(ranked, key=lambda pair: pair[0])]
 
 
-# --- scale-out: decisions to the platform's webhook, through an outbox in the same transaction ---
-from tidebreak.scale.webhooks import webhook_enforcer  # noqa: E402
+def adjusters(settings: Settings) -> list[Adjuster]:
+    """The decide-step adjusters, in order (tidebreak.pipeline.Adjustment)."""
+    ranked = [pair for group in manager().hook.tidebreak_adjusters(settings=settings)
+              for pair in group]
+    return [a for _, a in sorted(ranked, key=lambda pair: pair[0])]
 
-ENFORCERS.append(webhook_enforcer)
 
-# Decide-step adjusters every pipeline runs, in order (see tidebreak.pipeline.Adjustment).
-ADJUSTERS: list[Callable[[Settings], Adjuster]] = []
+def configured_sinks(settings: Settings, engine: Engine) -> list[EventSink]:
+    """Every event sink the plug-ins configure from `settings` (built-in webhooks and NATS,
+    adapters, third parties), delivering from `engine`."""
+    return [s for group in manager().hook.tidebreak_event_sinks(settings=settings, engine=engine)
+            for s in group]
 
-# --- governance: election mode and public-interest exceptions in the decide step; severe-
-# harassment cases from reports; exceptions counted in the transparency report ---
-from tidebreak.governance import register as register_governance  # noqa: E402
 
-register_governance(ENFORCERS, ADJUSTERS)
+def dispatcher_for(engine: Engine, settings: Settings, *,
+                   clock: Clock = utcnow) -> Dispatcher | None:
+    """The dispatcher for the configured sinks, or None when nothing is configured."""
+    sinks = configured_sinks(settings, engine)
+    if not sinks:
+        return None
+    return Dispatcher(engine, sinks, clock=clock,
+                      retry=RetryPolicy(max_attempts=settings.webhook_max_attempts,
+                                        backoff=settings.webhook_backoff,
+                                        backoff_max=settings.webhook_backoff_max,
+                                        claim_s=settings.webhook_timeout + 30))
 
 
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
                    detector_names: Sequence[str] | None = None) -> Pipeline:
+    """The one place a pipeline is assembled: detectors by name (`detector_names`, default the
+    configured ones; empty for a pipeline that only records human decisions), the policy, and
+    every plug-in's enforcers and adjusters in their order."""
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
-    dets, hooks = build_detectors(detector_names or settings.detectors, engine, tenant,
-                                  options=detector_options(settings))
+    # the event sinks configured here subscribe now, so what this pipeline decides is queued
+    # for them even before a dispatcher (serve, a worker, `tidebreak events deliver`) runs
+    register_sinks(engine, configured_sinks(settings, engine), now=clock())
+    names = settings.detectors if detector_names is None else detector_names
+    if settings.detect_in == "process" and names:
+        from tidebreak.detector_process import DetectorProcess
+
+        host = DetectorProcess(names, detector_options(settings),
+                               engine.url.render_as_string(hide_password=False), tenant)
+        dets, hooks = list(host.detectors), []
+    else:
+        dets, hooks = build_detectors(names, engine, tenant, options=detector_options(settings))
     return Pipeline(engine, dets, policy or load_policies(settings, engine, tenant), tenant=tenant,
                     strike_days=settings.strike_days, clock=clock, before_batch=hooks,
-                    enforcers=[factory(settings) for factory in ENFORCERS],
-                    adjusters=[factory(settings) for factory in ADJUSTERS])
+                    enforcers=enforcers(settings), adjusters=adjusters(settings))
 
 
 def bundled_data(name: str) -> Path:

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from tidebreak import ledger
 from tidebreak.accountability.taxonomy import garm_category
+from tidebreak.clock import parse_time
+from tidebreak.errors import BadInput
 from tidebreak.store.schema import AdImpressionRow, ContentRow, DecisionRow
 
 MICROS = Decimal(1_000_000)
@@ -32,7 +34,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 DEFAULT_CURRENCY = "EUR"
 
 
-class ImpressionError(ValueError):
+class ImpressionError(BadInput):
     pass
 
 
@@ -64,11 +66,9 @@ def parse_impression(obj: Any) -> Impression:
     if not isinstance(raw_at, str):
         raise ImpressionError("field 'served_at' must be an ISO 8601 timestamp")
     try:
-        served = datetime.fromisoformat(raw_at.replace("Z", "+00:00"))
-    except ValueError:
-        raise ImpressionError(f"field 'served_at': not an ISO 8601 timestamp: {raw_at!r}") from None
-    if served.tzinfo is None:
-        raise ImpressionError("field 'served_at' needs a time zone (e.g. 'Z')")
+        served = parse_time(raw_at, "field 'served_at'", require_zone=True)
+    except BadInput as e:
+        raise ImpressionError(str(e)) from None
     spend = obj.get("spend")
     if isinstance(spend, bool) or not isinstance(spend, (int, float, str)):
         raise ImpressionError("field 'spend' must be a number")

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
-from tidebreak.detect.base import register
+from tidebreak.errors import BadInput
 from tidebreak.model import ContentKind, Item, Signal
 
 CATEGORY = "unauthorised_political_ad"
@@ -38,7 +38,7 @@ _TERMS = re.compile(
 _PAID_FOR = re.compile(r"\bpaid for by\s*:?\s*([^.\n!?;|]+)", re.I)
 
 
-class AdAuthorisationError(ValueError):
+class AdAuthorisationError(BadInput):
     pass
 
 
@@ -161,7 +161,6 @@ def revoke(session: Session, *, tenant: str, advertiser: str, by: str, now: date
 # -- the detector --------------------------------------------------------------------------------
 
 
-@register("political_ads")
 class PoliticalAdDetector:
     """Signals `unauthorised_political_ad` (score 1.0) for political or issue ads whose
     advertiser is not authorised or whose "paid for by" line is missing or wrong. Reads the

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tidebreak.auth import Principal
+from tidebreak.clock import parse_time
 from tidebreak.config import Settings
 from tidebreak.store.schema import DecisionRow, LedgerEntryRow, StatementRow
 
@@ -31,15 +32,9 @@ MAX_IMPRESSIONS = 10_000
 
 
 def _when(raw: str | None, name: str) -> datetime | None:
-    from tidebreak.api.app import ApiError
-
     if raw is None:
         return None
-    try:
-        d = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{name}: not an ISO date or time: {raw!r}") from None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    return parse_time(raw, name)  # a refusal maps to 400 (tidebreak.errors)
 
 
 def _statement_body(row: StatementRow) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from tidebreak.clock import parse_time
+from tidebreak.errors import BadInput
+
 sor_app = typer.Typer(help="Statements of reasons (EU DSA Transparency Database format).",
                       no_args_is_help=True)
 report_app = typer.Typer(help="Transparency and advertiser reports.", no_args_is_help=True)
@@ -28,7 +31,7 @@ ToOpt = Annotated[Optional[str], typer.Option("--to", help="End (ISO date or tim
 
 
 def _fail(reason: str, code: int = 2) -> Any:
-    from tidebreak.cli import fail
+    from tidebreak.cli_io import fail
 
     return fail(reason, code)
 
@@ -49,10 +52,9 @@ def parse_when(raw: str | None, name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        d = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"{name}: not an ISO date or time: {raw!r}")
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        return parse_time(raw, name)
+    except BadInput as e:
+        _fail(str(e))
 
 
 def _write_text(path: Path | None, text: str) -> None:

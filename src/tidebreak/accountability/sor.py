@@ -251,7 +251,7 @@ def _store(session: Session, *, tenant: str, decision_id: str, subject_type: str
 
 
 class StatementEnforcer:
-    """Registered in runtime.ENFORCERS: one statement (and its notice) per new restriction,
+    """A built-in enforcer (tidebreak.plugins.builtin): one statement (and its notice) per new restriction,
     in the decision's transaction; a statement the schema refuses rolls the decision back."""
 
     name = "statements_of_reasons"

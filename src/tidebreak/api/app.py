@@ -26,6 +26,7 @@ from tidebreak import __version__, metrics
 from tidebreak.auth import Principal, authenticate
 from tidebreak.auth.roles import allowed
 from tidebreak.config import Settings
+from tidebreak.errors import TidebreakError
 from tidebreak.ingest import InvalidInput, parse_event
 from tidebreak.evidence import present
 from tidebreak.model import EVIDENCE_PENDING, SUBMITTABLE_EVENTS, Event, EventType
@@ -36,13 +37,12 @@ from tidebreak.store.schema import ContentRow
 from tidebreak.text.validate import TextRejected, decode_utf8
 
 
-class ApiError(Exception):
+class ApiError(TidebreakError):
+    """An HTTP refusal raised by a route itself (status first, as HTTP reads)."""
+
     def __init__(self, status: int, reason: str, error: str | None = None) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-        self.error = error or {400: "bad_request", 401: "unauthorized", 403: "forbidden",
-                               404: "not_found", 409: "conflict", 413: "too_large",
-                               415: "unsupported_media_type", 422: "invalid"}.get(status, "error")
+        super().__init__(reason, status)
+        self.error = error or self.code
 
 
 def _error(status: int, reason: str, error: str) -> JSONResponse:
@@ -51,7 +51,7 @@ def _error(status: int, reason: str, error: str) -> JSONResponse:
 
 CONTENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "text"],
+    "required": ["id"],  # and "text" unless "media" is given
     "properties": {
         "id": {"type": "string", "maxLength": 256},
         "event_id": {"type": "string", "maxLength": 256},
@@ -67,22 +67,32 @@ CONTENT_SCHEMA: dict[str, Any] = {
         "language": {"type": "string"},
         "reason": {"type": "string"},
         "reporter": {"type": "string"},
+        "media": {"type": "array", "maxItems": 16, "description": "images: {\"data\": base64} "
+                  "or {\"url\"} (fetched only where the operator allows it)",
+                  "items": {"type": "object", "properties": {
+                      "data": {"type": "string", "contentEncoding": "base64"},
+                      "url": {"type": "string", "format": "uri"}}}},
     },
 }
 
 
 def create_app(engine: Engine, settings: Settings,
                pipeline_factory: Callable[[str], Pipeline],
-               producer: Any = None, *, evidence_in_background: bool = False) -> FastAPI:
+               producer: Any = None, *, evidence_in_background: bool = False,
+               deliver_events: bool = False) -> FastAPI:
     """`pipeline_factory(tenant)` builds the pipeline for a tenant; one is kept per tenant.
     `producer` (a tidebreak.scale.broker.Producer) turns on async mode; without one it is built
     from settings.nats_url when that is set. `evidence_in_background` (`tidebreak serve`):
-    pending evidence is computed while no request is in flight (tidebreak.evidence.background)."""
+    pending evidence is computed while no request is in flight (tidebreak.evidence.background).
+    `deliver_events` (`tidebreak serve`): domain events go to the configured sinks from a
+    background thread of this process (tidebreak.events.dispatch)."""
     app = FastAPI(title="tidebreak", version=__version__,
                   description="Trust & safety engine: submit content, get decisions with reasons.")
     pipelines: dict[str, Pipeline] = {}
     building = threading.Lock()
     max_body = settings.max_text_bytes * 4 + 65536  # JSON escaping can quadruple text
+    # images travel as base64 (4/3 of their bytes); a larger body is refused before it is read
+    max_body += (settings.media_max_bytes * 4 // 3 + 1024) * settings.media_max_items
 
     batchers: dict[str, MicroBatcher] = {}
 
@@ -127,10 +137,12 @@ def create_app(engine: Engine, settings: Settings,
         app.router.add_event_handler("shutdown", filler.stop)
         app.state.evidence_filler = filler
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(TidebreakError)
+    async def _refused(_req: Request, exc: TidebreakError) -> JSONResponse:
+        # the one mapping of tidebreak's errors to HTTP (tidebreak.errors)
         metrics.REJECTED.labels("http").inc()
-        return _error(exc.status, exc.reason, exc.error)
+        return _error(exc.status, exc.reason or str(exc),
+                      exc.error if isinstance(exc, ApiError) else exc.code)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -162,6 +174,9 @@ def create_app(engine: Engine, settings: Settings,
         ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if ctype not in ("application/json", ""):
             raise ApiError(415, f"content-type must be application/json, got {ctype!r}")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body:
+            raise ApiError(413, f"request body over {max_body} bytes")
         body = await request.body()
         if len(body) > max_body:
             raise ApiError(413, f"request body over {max_body} bytes")
@@ -178,8 +193,14 @@ def create_app(engine: Engine, settings: Settings,
 
     async def run_event(obj: Any, who: Principal, default_type: EventType) -> JSONResponse:
         try:
-            event = parse_event(obj, max_text_bytes=settings.max_text_bytes,
-                                default_type=default_type)
+            if isinstance(obj, dict) and obj.get("media") is not None:
+                # decoding, hashing (and fetching, where allowed) images: off the event loop
+                event = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: parse_event(obj, max_text_bytes=settings.max_text_bytes,
+                                              default_type=default_type))
+            else:
+                event = parse_event(obj, max_text_bytes=settings.max_text_bytes,
+                                    default_type=default_type)
         except InvalidInput as e:
             raise ApiError(e.status, str(e)) from None
         outcome = await decide(who.tenant, event)
@@ -282,5 +303,26 @@ def create_app(engine: Engine, settings: Settings,
         app.router.add_event_handler("shutdown", producer.close)
     app.include_router(async_router(engine, settings, principal, read_json, producer, ApiError,
                                     CONTENT_SCHEMA))
+
+    # --- plug-ins: adapters' and third parties' routers (tidebreak.plugins) ---
+    from tidebreak.plugins import ApiContext, manager
+
+    ctx = ApiContext(engine=engine, settings=settings, pipeline_for=pipeline_for,
+                     principal=principal, read_json=read_json, submit=decide)
+    for routers in manager().hook.tidebreak_api_routers(ctx=ctx):
+        for router in routers:
+            app.include_router(router)
+
+    if deliver_events:
+        # domain events to the configured sinks (webhooks, NATS, adapters), from this process
+        from tidebreak.runtime import dispatcher_for
+        from tidebreak.events.dispatch import DispatchLoop
+
+        dispatcher = dispatcher_for(engine, settings)
+        if dispatcher is not None:
+            loop = DispatchLoop(dispatcher)
+            app.router.add_event_handler("startup", loop.start)
+            app.router.add_event_handler("shutdown", loop.stop)
+            app.state.event_dispatch = loop
 
     return app

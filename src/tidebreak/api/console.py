@@ -31,9 +31,9 @@ from tidebreak.review.context import ensure_task_evidence, search, task_context
 from tidebreak.review.decisions import APPEAL_VERDICTS, VERDICTS, decide_task
 from tidebreak.review.errors import ReviewError
 from tidebreak.review.leases import claim, release
-from tidebreak.review.queue import APPEALS_QUEUE, summaries
+from tidebreak.enforce.review_queue import APPEALS_QUEUE, summaries
 from tidebreak.review.wellbeing import GRAPHIC_LIMIT, must_skip_graphic
-from tidebreak.store.schema import ConsoleUserRow
+from tidebreak.store.schema import ConsoleUserRow, ContentRow
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -197,6 +197,22 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
 
     # -- tasks ----------------------------------------------------------------------------------
 
+    def content_images(tenant: str, content_id: str, signals: list[Any]) -> list[dict[str, Any]]:
+        """The item's image thumbnails (stored by tidebreak.media.prepare), always shown
+        blurred until the reviewer clicks; those that matched a bank say so."""
+        with Session(engine) as s:
+            row = s.get(ContentRow, (tenant, content_id))
+        media = (row.meta or {}).get("media") if row is not None else None
+        if not isinstance(media, list):
+            return []
+        matched = {(sg.get("evidence") or {}).get("media_index") for sg in signals
+                   if isinstance(sg, dict) and (sg.get("evidence") or {}).get("match") == "pdq"}
+        return [{"thumb": m["thumb"], "matched": i in matched, "pdq": m.get("pdq"),
+                 "ocr_text": m.get("ocr_text") or ""}
+                for i, m in enumerate(media)
+                if isinstance(m, dict) and isinstance(m.get("thumb"), str)
+                and m["thumb"].isascii()]
+
     def task_page(request: Request, who: ConsoleSession, task_id: RowId, status: int = 200,
                   result: Any = None, error: str | None = None) -> Response:
         tenant = who.tenant
@@ -208,12 +224,13 @@ def console_router(engine: Engine, pipeline_for: Callable[[str], Pipeline]) -> A
         except ReviewError as e:
             return page(request, "error.html", e.status, who=who, error=e.reason)
         appeal = ctx["task"]["kind"] == "appeal"
+        images = content_images(tenant, ctx["content"]["id"], ctx.get("signals") or [])
         verdicts = APPEAL_VERDICTS if appeal else VERDICTS
         may = allowed(who.role, "appeals:decide" if appeal else "review:decide")
         return page(request, "task.html", status, who=who, ctx=ctx, t=ctx["task"],
                     c=ctx["content"], verdicts=[(v, KEYS[v]) for v in verdicts], may_decide=may,
                     clauses=clauses(pipeline_for(tenant).policy), result=result, error=error,
-                    blur=who.blur_all or ctx["hostile"],
+                    blur=who.blur_all or ctx["hostile"], images=images,
                     mine=ctx["task"]["claimed_by"] == who.username)
 
     @r.get("/console/tasks/{task_id}")

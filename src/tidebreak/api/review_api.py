@@ -29,7 +29,7 @@ from tidebreak.review.decisions import decide_task
 from tidebreak.review.errors import ReviewError
 from tidebreak.review.leases import claim, release
 from tidebreak.review.notices import notice
-from tidebreak.review.queue import APPEALS_QUEUE, summaries
+from tidebreak.enforce.review_queue import APPEALS_QUEUE, summaries
 from tidebreak.review.reports import reports_on
 from tidebreak.store.schema import AppealRow
 

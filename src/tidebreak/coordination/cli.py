@@ -28,14 +28,23 @@ def detect(
                      "(default: stdin).")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Groups, JSONL "
                       "(default: stdout).")] = None,
-    window: Annotated[float, typer.Option(help="Co-action window W in seconds: |dt| <= W.")] = 60.0,
+    window: Annotated[Optional[float], typer.Option(help="One co-action window W in seconds "
+                      "(|dt| <= W), no significance test. Default: every pace, windows "
+                      "10 s, 1 min, 10 min and 1 h, each edge tested against the accounts' own "
+                      "co-action volume.")] = None,
     auto_window: Annotated[bool, typer.Option(help="Estimate W from the data (CooRnet: median "
                            "time for the fastest 10% of objects to reach half their shares).")]
     = False,
     min_weight: Annotated[int, typer.Option(help="Minimum co-actions on an edge.")] = 3,
     percentile: Annotated[float, typer.Option(help="Also drop edges below this weight quantile "
                           "(0 = off).")] = 0.0,
-    min_score: Annotated[float, typer.Option(help="Report groups scoring at least this.")] = 0.5,
+    min_score: Annotated[float, typer.Option(help="Report groups scoring at least this.")]
+    = 0.70,
+    engine: Annotated[str, typer.Option(help="auto (DuckDB out of core above "
+                      "--out-of-core-above events, else in memory), memory or duckdb.")]
+    = "auto",
+    out_of_core_above: Annotated[int, typer.Option(help="File size in events (estimated from "
+                                 "bytes) above which --engine auto uses DuckDB.")] = 2_000_000,
     fmt: Annotated[Optional[str], typer.Option("--format", help="jsonl or csv (default: from "
                    "the file name, else jsonl).")] = None,
     stats: Annotated[Optional[Path], typer.Option(help="Write input and detection counts "
@@ -52,23 +61,48 @@ def detect(
     from tidebreak.coordination.detect import detect as run_detect
     from tidebreak.coordination.events import read_events
 
-    if window < 0:
+    if window is not None and window < 0:
         fail("--window must be >= 0 seconds")
+    if engine not in ("auto", "memory", "duckdb"):
+        fail(f"unknown --engine {engine!r} (auto, memory or duckdb)")
     fmt = fmt or ("csv" if input is not None and input.suffix.lower() == ".csv" else "jsonl")
     if fmt not in ("jsonl", "csv"):
         fail(f"unknown --format {fmt!r} (jsonl or csv)")
-    with open_input(input) as src:
-        events, report = read_events(src, fmt)
+    if engine == "auto":
+        # ~120 bytes an event in JSONL; stdin of unknown size stays in memory
+        big = input is not None and input.exists() and \
+            input.stat().st_size > 120 * out_of_core_above
+        engine = "duckdb" if big and not auto_window else "memory"
+    params = DetectionParams(window=window, auto_window=auto_window, min_weight=min_weight,
+                             percentile=percentile, min_score=min_score)
+    try:
+        if engine == "duckdb":
+            from tidebreak.coordination.events import EventReader
+            from tidebreak.coordination.outofcore import OutOfCore, read_chunks
+
+            reader = EventReader(compact=True)
+            with open_input(input) as src, OutOfCore(params) as ooc:
+                for chunk in read_chunks(src, fmt, reader):
+                    ooc.add(chunk)
+                result = ooc.run()
+            report = reader.report
+        else:
+            with open_input(input) as src:
+                events, report = read_events(src, fmt)
+            result = run_detect(events, params)
+    except ValueError as e:  # e.g. --auto-window with nothing shared twice
+        fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except (OSError, MemoryError) as e:  # disk full for DuckDB's spill files, and the like
+        fail(f"detection failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+             1)
+    except Exception as e:  # noqa: BLE001 - duckdb.Error and kin: one line, not a traceback
+        if type(e).__module__.split(".")[0] != "duckdb" and type(e).__module__ != "_duckdb":
+            raise
+        fail(f"out-of-core detection failed: {str(e).splitlines()[0]}", 1)
     problems = [(n, f"error: line {n}: {m}") for n, m in report.errors]
     problems += [(n, f"warning: line {n}: {m}") for n, m in report.notes]
     for _, line in sorted(problems, key=lambda p: p[0]):
         print(line, file=sys.stderr)
-    params = DetectionParams(window=window, auto_window=auto_window, min_weight=min_weight,
-                             percentile=percentile, min_score=min_score)
-    try:
-        result = run_detect(events, params)
-    except ValueError as e:  # e.g. --auto-window with nothing shared twice
-        fail(str(e))
     with open_output(output) as dst:
         for g in result.groups:
             dst.write(json.dumps(g.to_output(), ensure_ascii=False) + "\n")
@@ -76,7 +110,8 @@ def detect(
     print(f"coordination: {report.summary()}; "
           f"{sum(unmatched.values())} texts too short to match; "
           f"{result.stats.get('viral_objects', 0)} viral objects not paired; "
-          f"window {result.window:g} s; {len(result.groups)} groups reported, "
+          f"windows {', '.join(f'{w:g}' for w in result.stats['windows_s'])} s "
+          f"({result.stats.get('engine', 'memory')}); {len(result.groups)} groups reported, "
           f"{len(result.below_threshold)} below score {min_score:g}", file=sys.stderr)
     if stats is not None:
         stats.write_text(json.dumps({"input": report.to_dict(), "detection": result.stats},
@@ -102,6 +137,46 @@ def _open_review_cases(groups: list[Any], db: str | None, tenant: str) -> None:
     engine.dispose()
     print(f"coordination: {len(cases)} review cases opened or refreshed in queue "
           "'coordination'", file=sys.stderr)
+
+
+@coordination_app.command()
+def sweep(
+    since: Annotated[str, typer.Option(help="How far back to look: 24h, 90m, 7d, or seconds.")]
+    = "24h",
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: "
+                  "$TIDEBREAK_DATABASE_URL or sqlite:///var/tidebreak.db).")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant whose traffic to sweep.")] = "default",
+    engine: Annotated[str, typer.Option(help="auto (DuckDB above 2M co-actions), memory or "
+                      "duckdb.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Find coordinated groups in the co-actions recorded from live traffic (default
+    parameters, every pace) and open one review case per network: an existing case of the same
+    network is updated, never duplicated, and a second sweep opens nothing new. Cases act on
+    no one until a reviewer decides."""
+    from tidebreak.cli_io import open_engine
+    from tidebreak.coordination.sweep import parse_since
+    from tidebreak.coordination.sweep import sweep as run_sweep
+
+    try:
+        since_s = parse_since(since)
+    except ValueError as e:
+        fail(str(e))
+    if engine not in ("auto", "memory", "duckdb"):
+        fail(f"unknown --engine {engine!r} (auto, memory or duckdb)")
+    store = open_engine(db)
+    try:
+        report = run_sweep(store, tenant=tenant, now=datetime.now(timezone.utc),
+                           since_s=since_s,
+                           out_of_core=None if engine == "auto" else engine == "duckdb")
+    finally:
+        store.dispose()
+    if as_json:
+        print(json.dumps(report.to_dict()))
+    print(f"coordination sweep: {report.events} co-actions since {since} ({report.engine}); "
+          f"{report.groups} groups; {len(report.opened)} cases opened, "
+          f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+          f"{len(report.already_decided)} already decided by a reviewer", file=sys.stderr)
 
 
 @coordination_app.command()

@@ -107,9 +107,14 @@ def _str(obj: dict[str, Any], name: str, *, required: bool, max_len: int = MAX_F
     s = str(v)
     if len(s) > max_len:
         raise BadEvent(f"bad_{name}", f"{name} is longer than {max_len} characters")
+    if _SURROGATE_RE.search(s) or "\x00" in s:
+        # a lone surrogate ("\ud800" in JSON) or NUL cannot be written as UTF-8 or stored
+        raise BadEvent("bad_unicode", f"{name} holds a lone surrogate or NUL character")
     return s
 
 
+_MASK64 = (1 << 64) - 1
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DIGITS_RE = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -169,9 +174,25 @@ def parse_event(obj: Any) -> CoordEvent:
 class EventReader:
     """Turns records into events, keeping the report and the duplicate check across a stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, compact: bool = False) -> None:
         self.report = InputReport()
+        # compact (out of core): keep a hash of each event, not the event, for the duplicate
+        # check; tens of millions of events would not fit otherwise
+        self.compact = compact
         self._seen: dict[str, tuple[int, CoordEvent]] = {}
+        # compact: keyed by a 64-bit hash of the id (a false "conflict" needs two of tens of
+        # millions of ids to collide: about 1e-5 at 1e7 events)
+        self._seen_compact: dict[int, int] = {}
+
+    def _first(self, event_id: str) -> tuple[int, CoordEvent | int] | None:
+        if not self.compact:
+            return self._seen.get(event_id)
+        packed = self._seen_compact.get(hash(event_id))
+        return None if packed is None else (packed >> 64, packed & _MASK64)
+
+    def forget(self) -> None:
+        """Drop the duplicate index (the report stays): call when the stream has ended."""
+        self._seen, self._seen_compact = {}, {}
 
     def take(self, line: int, record: Any | BadEvent) -> CoordEvent | None:
         self.report.lines += 1
@@ -183,9 +204,9 @@ class EventReader:
             self.report.rejected[e.kind] += 1
             self.report.errors.append((line, e.reason))
             return None
-        first = self._seen.get(ev.event_id)
+        first = self._first(ev.event_id)
         if first is not None:
-            if first[1] == ev:
+            if first[1] == ((hash(ev) & _MASK64) if self.compact else ev):
                 self.report.duplicates += 1
                 self.report.notes.append(
                     (line, f"duplicate of event {ev.event_id!r} on line {first[0]}, counted once"))
@@ -195,7 +216,10 @@ class EventReader:
                     (line, f"event_id {ev.event_id!r} already used on line {first[0]} with "
                            "different data"))
             return None
-        self._seen[ev.event_id] = (line, ev)
+        if self.compact:  # one int key and one int value: (line, event hash) packed
+            self._seen_compact[hash(ev.event_id)] = (line << 64) | (hash(ev) & _MASK64)
+        else:
+            self._seen[ev.event_id] = (line, ev)
         self.report.accepted += 1
         return ev
 
@@ -245,31 +269,14 @@ def events_from_records(records: Iterable[dict[str, Any]]) -> tuple[list[CoordEv
     return events, reader.report
 
 
-_HASHTAG_RE = re.compile(r"(?<![\w#])#(\w{2,100})")
-
-
 def events_from_content(content: Content) -> list[CoordEvent]:
     """The coordination events one piece of pipeline content implies: its text, each link, each
-    hashtag, and the post it replies to (a repost is `meta["repost_of"]`). Needs an author and a
-    creation time: without them there is nothing to line up, so it returns no events."""
-    if content.author is None or content.created_at is None:
-        return []
-    ts = content.created_at.timestamp()
-    out: list[CoordEvent] = []
+    hashtag, the post it replies to (a repost is `meta["repost_of"]`) and each image's PDQ hash
+    (`meta["media"]`). Needs an author and a creation time: without them there is nothing to
+    line up, so it returns no events. The same definition the pipeline records with
+    (`store.schema.CoActionRow.rows_for`)."""
+    from tidebreak.store.schema import CoActionRow
 
-    def add(suffix: str, otype: ObjectType, object_id: str, text: str = "") -> None:
-        out.append(CoordEvent(f"{content.id}#{suffix}", content.author or "", otype, object_id,
-                              text, ts))
-
-    repost_of = content.meta.get("repost_of") if content.meta else None
-    if isinstance(repost_of, str) and repost_of:
-        add("repost", ObjectType.REPOST, repost_of)
-    elif content.text.strip():
-        add("text", ObjectType.TEXT, "", content.text)
-    if content.parent_id:
-        add("reply", ObjectType.REPLY, content.parent_id)
-    for i, url in enumerate(content.urls):
-        add(f"url{i}", ObjectType.URL, url)
-    for tag in dict.fromkeys(m.lower() for m in _HASHTAG_RE.findall(content.text)):
-        add(f"tag:{tag}", ObjectType.HASHTAG, tag)
-    return out
+    return [CoordEvent(r["event_id"], r["account_id"], ObjectType(r["object_type"]),
+                       r["object_id"], r["text"], r["ts"])
+            for r in CoActionRow.rows_for("", content)]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tidebreak.coordination.detect import DETECTOR_VERSION, DetectedGroup
 from tidebreak.ledger import chain as ledger
-from tidebreak.review.queue import open_task
+from tidebreak.enforce.review_queue import open_task
 from tidebreak.store.schema import CoordinationCaseRow
 
 QUEUE = "coordination"
@@ -65,28 +65,45 @@ def open_cases(session: Session, groups: Iterable[DetectedGroup], *, tenant: str
         case = session.get(CoordinationCaseRow, (tenant, g.group_id))
         if case is not None and case.status != "open":
             continue
-        if case is None:
-            case = CoordinationCaseRow(tenant=tenant, id=g.group_id, status="open",
-                                       created_at=now)
-            session.add(case)
-        case.accounts, case.score, case.evidence = list(g.accounts), g.score, g.evidence
-        case.detector_version, case.updated_at = DETECTOR_VERSION, now
-        summary = g.evidence.get("summary", {})
-        task, _ = open_task(
-            session, tenant=tenant, content_id=SUBJECT_PREFIX + g.group_id, decision_id=None,
-            queue=QUEUE, priority=g.score, now=now, score=g.score,
-            reason=(f"coordinated behaviour: {len(g.accounts)} accounts, "
-                    f"{summary.get('co_actions', 0)} co-actions on "
-                    f"{summary.get('objects', 0)} objects (score {g.score:.2f})"))
-        session.flush()
-        case.review_task_id = task.id
-        ledger.append(session, tenant=tenant, kind="coordination.case_opened",
-                      subject=SUBJECT_PREFIX + g.group_id, actor=actor, at=now,
-                      payload={"accounts": list(g.accounts), "score": g.score,
-                               "review_task_id": task.id, "detector_version": DETECTOR_VERSION,
-                               "evidence": evidence_summary(g.evidence)})
-        cases.append(case)
+        cases.append(upsert_case(session, g, tenant=tenant, now=now, case=case, actor=actor))
     return cases
+
+
+def upsert_case(session: Session, g: DetectedGroup, *, tenant: str, now: datetime,
+                case: CoordinationCaseRow | None = None,
+                actor: str = "coordination-detector") -> CoordinationCaseRow:
+    """Open a case for `g`, or, given the open `case` of the same network, bring it up to date
+    (its id, task and history stay; accounts, score and evidence become the latest), with its
+    review task refreshed rather than duplicated and a ledger entry either way."""
+    updating = case is not None
+    if case is None:
+        case = CoordinationCaseRow(tenant=tenant, id=g.group_id, status="open", created_at=now)
+        session.add(case)
+    previous = list(case.accounts or [])
+    case.accounts, case.score, case.evidence = list(g.accounts), g.score, g.evidence
+    case.detector_version, case.updated_at = DETECTOR_VERSION, now
+    summary = g.evidence.get("summary", {})
+    task, _ = open_task(
+        session, tenant=tenant, content_id=SUBJECT_PREFIX + case.id, decision_id=None,
+        queue=QUEUE, priority=g.score, now=now, score=g.score,
+        reason=(f"coordinated behaviour: {len(g.accounts)} accounts, "
+                f"{summary.get('co_actions', 0)} co-actions on "
+                f"{summary.get('objects', 0)} objects (score {g.score:.2f})"))
+    session.flush()
+    case.review_task_id = task.id
+    payload: dict[str, Any] = {"accounts": list(g.accounts), "score": g.score,
+                               "review_task_id": task.id, "detector_version": DETECTOR_VERSION,
+                               "evidence": evidence_summary(g.evidence)}
+    # the same group seen again is a refresh; a changed membership is an update, with the diff
+    changed = updating and (case.id != g.group_id or set(previous) != set(g.accounts))
+    if changed:
+        payload["detected_as"] = g.group_id
+        payload["accounts_added"] = sorted(set(g.accounts) - set(previous))
+        payload["accounts_gone"] = sorted(set(previous) - set(g.accounts))
+    ledger.append(session, tenant=tenant,
+                  kind="coordination.case_updated" if changed else "coordination.case_opened",
+                  subject=SUBJECT_PREFIX + case.id, actor=actor, at=now, payload=payload)
+    return case
 
 
 def decision_inputs(case: CoordinationCaseRow) -> DecisionInputs:

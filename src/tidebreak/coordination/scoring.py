@@ -4,16 +4,23 @@ Coordination is not inauthenticity: fandoms, activists and news audiences co-act
 feature below separates a campaign from one of those organic look-alikes:
 
 - `exclusivity`: for each object the group co-acted on, the share of its events made by the
-  group, averaged over the objects. A campaign pushes its own links and copypasta; a news audience co-shares a link that
+  group (its whole network), averaged over the objects weighted by the group's events on each. A campaign pushes its own links and copypasta; a news audience co-shares a link that
   thousands of others also share, and a fandom reposts posts the wider public reposts too.
 - `sync`: how tight the co-actions are inside the window (1 - median gap / window). Automated
   networks act within seconds; organic reactions spread over minutes.
 - `breadth`: how many distinct objects the group co-acted on, saturating at 30: one viral object
   is chance, dozens are a pattern.
-- `focus`: for groups that co-share links, how concentrated the links are on few domains
-  (1 - entropy of domains over distinct links, normalised; CooRnet reports the Gini of domains for the same reason). A campaign
-  drives traffic to its own few sites; news aggregators post every outlet's stories. Groups
-  without links score 1 here: there is nothing to judge.
+- `focus`: for groups that co-share links, how concentrated the links are on few domains: the
+  effective number of domains (exp of the entropy of the domains of the group's link shares)
+  against
+  FOCUS_DOMAINS; CooRnet reports the Gini of domains for the same reason. A campaign drives
+  traffic to its own few sites; news aggregators post every outlet's stories, dozens of
+  domains, and so does a crowd that co-shares the news. Groups without links score 1 here:
+  there is nothing to judge.
+- `persistence`: how long the group keeps co-acting, saturating at PERSISTENCE_HOURS: a live
+  event's audience (a match, a debate) replies to the broadcaster in lockstep for the two or
+  three hours it lasts, then disperses; a campaign keeps pushing its objects day after day.
+  A campaign caught in its first hours scores lower until it persists (found a sweep later).
 - `kinds`: how many object types the co-actions span (links, text, hashtags, reposts...): a
   campaign runs the same message through several channels; a fan base reposts.
 
@@ -29,8 +36,12 @@ from typing import Any
 
 BREADTH_SATURATION = 30
 KINDS_SATURATION = 3
-WEIGHTS = {"exclusivity": 2.0, "sync": 1.0, "breadth": 1.0, "kinds": 1.0, "focus": 1.0}
+WEIGHTS = {"exclusivity": 3.0, "sync": 1.0, "breadth": 1.0, "kinds": 1.0, "focus": 2.0,
+           "persistence": 3.0}
+PERSISTENCE_HOURS = 12.0
+PERSISTENCE_FLOOR = 0.05
 FOCUS_FLOOR = 0.05  # a perfectly even spread still leaves a little weight
+FOCUS_DOMAINS = 5.0  # up to this many effective domains is a campaign's own few sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,8 @@ class GroupFeatures:
     breadth: float
     kinds: float
     focus: float
+    span_h: float = 0.0  # hours from the 10th to the 90th percentile of its co-actions' times
+    persistence: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -58,18 +71,22 @@ def breadth(objects: int) -> float:
     return min(1.0, math.log1p(objects) / math.log1p(BREADTH_SATURATION))
 
 
+def persistence(span_h: float) -> float:
+    return max(PERSISTENCE_FLOOR, min(1.0, span_h / PERSISTENCE_HOURS))
+
+
 def kinds(object_types: int) -> float:
     return min(1.0, object_types / KINDS_SATURATION)
 
 
 def focus(links_per_domain: list[int]) -> float:
-    """1 - Shannon entropy of the links' domains, normalised by its maximum for that many
-    links (every link on its own domain). 1 for fewer than two links."""
+    """min(1, FOCUS_DOMAINS / effective number of domains), the effective number being exp of
+    the Shannon entropy of the links' domains; 1 for fewer than two links."""
     total = sum(links_per_domain)
     if total < 2:
         return 1.0
     ent = -sum(c / total * math.log(c / total) for c in links_per_domain if c)
-    return max(FOCUS_FLOOR, 1.0 - ent / math.log(total))
+    return max(FOCUS_FLOOR, min(1.0, FOCUS_DOMAINS / math.exp(ent)))
 
 
 def score(f: GroupFeatures) -> float:

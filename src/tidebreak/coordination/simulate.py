@@ -5,15 +5,17 @@ Follows the recommended design in shared/reference/coordination-methods.md (sect
 
 - Organic users: heavy-tailed activity (lognormal), Zipf object popularity, each object born at
   a random time and shared after lognormal delays (median half an hour).
-- Planted groups (sizes 5-60): each pushes 20-60 campaign objects (links with per-account
+- Planted groups (sizes 5-300, median 25): each pushes 20-60 campaign objects (links with per-account
   tracking variants, copypasta with word edits, a campaign hashtag, reposts of a seed post);
   every member joins each object with probability p, after an exponential delay from the
   trigger: seconds for automated networks, tens of seconds for semi-automated, minutes for human
-  ones. Members also post organic-looking camouflage (50-80% of their posts), and a few organic
-  users share campaign objects too.
+  ones, and human-paced ones acting minutes to an hour apart. Members also post organic-looking
+  camouflage (50-80% of their posts), and a few organic users share campaign objects too.
 - Hard negatives, truth-labelled: breaking-news bursts (1,000-3,000 accounts share one link
   within minutes), a fandom that reposts its idol's posts together (and the public reposts them
-  too), and news-aggregator bots that post every popular link within a minute.
+  too), news-aggregator bots that each follow a set of outlets and post every new story of
+  theirs within a minute, and live events (a match or a debate) whose audience replies to the
+  broadcaster's updates within seconds, a core of super-fans to nearly every one.
 
 Randomness comes from numpy's PCG64 seeded with `seed`: the same seed and numpy version give
 the same events.
@@ -50,6 +52,9 @@ class SimParams:
     idol_posts: int = 25
     aggregator_bots: int = 5
     aggregator_posts: int = 1500
+    outlet_bots: int = 4  # aggregators that follow whole outlets (domains), not top links
+    live_events: int = 1
+    live_audience: tuple[int, int] = (300, 800)
 
 
 @dataclass
@@ -158,12 +163,12 @@ def simulate(params: SimParams) -> tuple[list[CoordEvent], dict[str, Any]]:
 
     # --- planted groups ---
     truth_groups: dict[str, dict[str, Any]] = {}
-    styles = ("automated", "semi_automated", "human")
+    styles = ("automated", "semi_automated", "human", "human_slow")
     for g in range(params.groups):
-        style = styles[g % 3]
+        style = styles[g % len(styles)]
         tau = float({"automated": rng.uniform(2, 10), "semi_automated": rng.uniform(10, 40),
-                     "human": rng.uniform(40, 90)}[style])
-        size = int(np.clip(round(rng.lognormal(np.log(20), 0.6)), 5, 60))
+                     "human": rng.uniform(40, 90), "human_slow": rng.uniform(300, 2400)}[style])
+        size = int(np.clip(round(rng.lognormal(np.log(25), 0.9)), 5, 300))
         members = [f"g{g}m{n:03d}" for n in range(size)]
         n_objects = int(rng.integers(20, 61))
         p_join = float(rng.uniform(0.5, 0.9))
@@ -247,6 +252,35 @@ def simulate(params: SimParams) -> tuple[list[CoordEvent], dict[str, Any]]:
             sink.add(birth + float(rng.lognormal(np.log(20), 0.8)), acc, ObjectType.URL,
                      w.object_id(ObjectType.URL, int(k)))
 
+    # aggregators that follow outlets: every story of their outlets, within a minute of birth
+    url_birth = w.birth[ObjectType.URL]
+    for n in range(params.outlet_bots):
+        acc = f"feedbot{n}"
+        bots.append(acc)
+        outlets = set(rng.choice(len(w.domains), int(rng.integers(60, 200)), replace=False)
+                      .tolist())
+        for k in range(len(url_birth)):
+            if k % len(w.domains) in outlets and rng.random() < 0.8:
+                sink.add(float(url_birth[k]) + float(rng.lognormal(np.log(30), 0.7)), acc,
+                         ObjectType.URL, w.object_id(ObjectType.URL, k))
+
+    live_accounts: set[str] = set()
+    for e in range(params.live_events):
+        t0 = float(rng.uniform(0, w.span - 4 * 3600))
+        audience = [str(a) for a in rng.choice(organic, min(len(organic),
+                    int(rng.integers(*params.live_audience))), replace=False)]
+        core = set(audience[:max(3, len(audience) // 12)])
+        live_accounts.update(audience)
+        for k in range(int(rng.integers(25, 50))):
+            tk = t0 + k * float(rng.uniform(60, 300))
+            for acc in audience:
+                if rng.random() < (0.6 if acc in core else 0.05):
+                    sink.add(tk + float(rng.lognormal(np.log(15), 0.9)), acc, ObjectType.REPLY,
+                             f"live{e}update{k}")
+                if rng.random() < 0.04:
+                    sink.add(tk + float(rng.uniform(0, 90)), acc, ObjectType.HASHTAG,
+                             f"#live{e}")
+
     sink.rows.sort(key=lambda r: r[0])
     events = [CoordEvent(f"e{n:08d}", acc, otype, oid, text, round(EPOCH + t, 3))
               for n, (t, acc, otype, oid, text) in enumerate(sink.rows)]
@@ -254,7 +288,7 @@ def simulate(params: SimParams) -> tuple[list[CoordEvent], dict[str, Any]]:
     truth = {"seed": params.seed, "params": asdict(params), "numpy": np.__version__,
              "groups": truth_groups, "coordinated_accounts": planted,
              "hard_negatives": {"news_burst": sorted(burst_accounts), "fandom": fans,
-                                "aggregator_bots": bots},
+                                "aggregator_bots": bots, "live_event": sorted(live_accounts)},
              "accounts": len(organic) + len(planted) + len(fans) + len(bots) + 1,
              "events": len(events)}
     return events, truth

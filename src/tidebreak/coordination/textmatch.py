@@ -81,44 +81,102 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+class TextClusterer:
+    """Near-duplicate clustering that takes texts one at a time (a stream of millions) and
+    keeps only compact arrays: each distinct key once, its shingle hashes in one flat uint64
+    array, its LSH band keys in one (n, bands) array; no per-text index entries.
+
+    The result is defined by the graph, not by the order of work: two distinct keys are linked
+    when they share any LSH band bucket and their exact shingle Jaccard is >= threshold; a
+    cluster is a connected component, labelled by its first-seen key. The in-memory detector and
+    the out-of-core one both use this class, so they cluster texts identically."""
+
+    def __init__(self, threshold: float = DEFAULT_TEXT_THRESHOLD,
+                 hasher: MinHasher | None = None, keep_samples: bool = True) -> None:
+        self.threshold = threshold
+        self.hasher = hasher or MinHasher(k=SHINGLE_TOKENS)
+        self.index = LSHIndex(threshold, self.hasher.num_perm, bands=LSH_BANDS, rows=LSH_ROWS)
+        self.keep_samples = keep_samples
+        self._ids: dict[str, int] = {}
+        self.keys: list[str] = []
+        self.first_text: list[str] = []
+        self._hash_parts: list[np.ndarray] = []
+        self._lengths: list[int] = []
+        self._band_parts: list[np.ndarray] = []
+        self._pending: list[np.ndarray] = []
+        self._tokens: dict[str, str] = {}
+        self.too_short = 0
+
+    def add(self, text: str) -> int | None:
+        """The distinct-key id of `text`, or None when it is too short to match anything."""
+        key = normalise(text).key
+        if not near_duplicate_eligible(key):
+            self.too_short += 1
+            return None
+        kid = self._ids.get(key)
+        if kid is None:
+            kid = self._ids[key] = len(self.keys)
+            self.keys.append(key)
+            if self.keep_samples:
+                self.first_text.append(text)
+            h = shingle_hashes(token_string(key, self._tokens), self.hasher.k)
+            self._pending.append(h)
+            self._lengths.append(len(h))
+            if len(self._pending) >= 4096:
+                self._flush()
+        return kid
+
+    def _flush(self) -> None:
+        if self._pending:
+            sigs = self.hasher.signatures_from_hashes(self._pending)
+            self._band_parts.append(self.index.band_hashes(sigs))
+            self._hash_parts.append(np.concatenate(self._pending))
+            self._pending = []
+
+    def roots(self) -> np.ndarray:
+        """Root (smallest key id) of each distinct key's cluster."""
+        self._flush()
+        n = len(self.keys)
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        flat = np.concatenate(self._hash_parts)
+        offsets = np.r_[0, np.cumsum(self._lengths)]
+        bands = np.concatenate(self._band_parts)
+        uf = _UnionFind(n)
+
+        def similar(a: int, b: int) -> bool:
+            return jaccard(flat[offsets[a]:offsets[a + 1]],
+                           flat[offsets[b]:offsets[b + 1]]) >= self.threshold
+
+        for b in range(bands.shape[1]):
+            col = bands[:, b]
+            order = np.argsort(col, kind="stable")
+            sc = col[order]
+            starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+            ends = np.r_[starts[1:], n]
+            for s0, e0 in zip(starts[ends - starts > 1].tolist(),
+                              ends[ends - starts > 1].tolist()):
+                members = order[s0:e0].tolist()  # ascending ids (stable sort)
+                for x_pos in range(1, len(members)):
+                    x = members[x_pos]
+                    for y in members[:x_pos]:
+                        if uf.find(x) != uf.find(y) and similar(x, y):
+                            uf.union(x, y)
+        return np.array([uf.find(i) for i in range(n)], dtype=np.int64)
+
+    def label(self, root: int) -> str:
+        return "text:" + hashlib.sha1(self.keys[root].encode("utf-8")).hexdigest()[:16]
+
+
 def cluster_texts(texts: Sequence[str], threshold: float = DEFAULT_TEXT_THRESHOLD,
                   hasher: MinHasher | None = None) -> TextClusters:
     """Group texts whose normalised keys are near-duplicates (Jaccard >= threshold, confirmed
     exactly after LSH). Near-duplicates chain: if a~b and b~c, all three are one object, as an
     edited copypasta is edited again from copy to copy."""
-    hasher = hasher or MinHasher(k=SHINGLE_TOKENS)
-    tokens_cache: dict[str, str] = {}
-    key_of: list[str | None] = []
-    unique: dict[str, int] = {}
-    first_text: list[str] = []
-    too_short = 0
-    for text in texts:
-        key = normalise(text).key
-        if not near_duplicate_eligible(key):
-            key_of.append(None)
-            too_short += 1
-            continue
-        key_of.append(key)
-        if key not in unique:
-            unique[key] = len(unique)
-            first_text.append(text)
-    keys = list(unique)
-    hashes = [shingle_hashes(token_string(k, tokens_cache), hasher.k) for k in keys]
-    sigs = hasher.signatures_from_hashes(hashes) if keys else np.empty((0, hasher.num_perm))
-    index: LSHIndex[int] = LSHIndex(threshold, hasher.num_perm, bands=LSH_BANDS, rows=LSH_ROWS)
-    uf = _UnionFind(len(keys))
-    for i in range(len(keys)):
-        for j in index.query(sigs[i]):
-            if uf.find(i) != uf.find(j) and jaccard(hashes[i], hashes[j]) >= threshold:
-                uf.union(i, j)
-        index.add(i, sigs[i])
-    root_label = {}
-    samples: dict[str, str] = {}
-    for i, key in enumerate(keys):
-        r = uf.find(i)
-        if r not in root_label:
-            label = "text:" + hashlib.sha1(keys[r].encode("utf-8")).hexdigest()[:16]
-            root_label[r] = label
-            samples[label] = first_text[r]
-    labels = [None if k is None else root_label[uf.find(unique[k])] for k in key_of]
-    return TextClusters(labels, samples, too_short)
+    tc = TextClusterer(threshold, hasher)
+    ids = [tc.add(t) for t in texts]
+    roots = tc.roots().tolist()
+    root_label = {r: tc.label(r) for r in dict.fromkeys(roots)}
+    samples = {root_label[r]: tc.first_text[r] for r in root_label}
+    labels = [None if k is None else root_label[roots[k]] for k in ids]
+    return TextClusters(labels, samples, tc.too_short)

@@ -27,6 +27,13 @@ at 0.6) and every candidate is verified by exact Jaccard of the shingle-hash set
 
 Each matched entry gives one signal, with the entry's category (default "known_violating") and
 the similarity as its score (1.0 for exact): policies decide what a match in each bank means.
+
+Images (HMA parity): an entry with a `pdq` hash matches an item's image when the Hamming
+distance between the entry's hash and any of the image's variants (its 8 dihedral variants,
+and edge-extended versions that undo small crops) is at most 31,
+both hashes having quality >= 50 (tidebreak.media.pdq). The score is 1 - distance/256 (0.88 at
+31, so the same bank rules that remove text copies remove image copies); the evidence names the
+entry, the distance and which image of the item matched. The search is tidebreak.media.pdq_index.
 """
 
 from __future__ import annotations
@@ -34,13 +41,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from tidebreak.detect.base import register
+from tidebreak.media.pdq import MATCH_DISTANCE, MIN_QUALITY
+from tidebreak.media.pdq_index import PdqIndex
 from tidebreak.model import CATEGORIES, Item, NormalisedText, Signal
 from tidebreak.text.minhash import (
     LSHIndex,
@@ -57,7 +65,7 @@ SHINGLE_K = 5
 NUM_PERM = 128
 SEED = 1
 
-MatchKind = Literal["exact", "near"]
+MatchKind = Literal["exact", "near", "pdq"]
 # Banked categories whose near copies may be refutations (BankDetector._refutations_capped), and
 # the score such a copy is capped at (under the bank detector's own floor of 0.5).
 LIE_CATEGORIES = frozenset({"misinformation", "voting_misinformation"})
@@ -82,6 +90,8 @@ class BankEntry:
     category: str = "known_violating"
     source_content_id: str | None = None
     note: str | None = None
+    pdq: str | None = None  # an image entry: its PDQ hash (64 hex); `key` is then ""
+    pdq_quality: int | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -116,8 +126,19 @@ class BankMatch:
     entry: BankEntry
     match: MatchKind
     similarity: float
+    distance: int | None = None  # PDQ matches: Hamming distance
+    media_index: int | None = None  # PDQ matches: which image of the item
 
     def to_signal(self, detector_version: str) -> Signal:
+        if self.match == "pdq":
+            return Signal(
+                detector="bank", category="known_violating", score=self.similarity,
+                evidence={"bank": self.entry.bank, "banked_category": self.entry.category,
+                          "entry_id": self.entry.entry_id, "match": "pdq",
+                          "distance": self.distance, "similarity": round(self.similarity, 4),
+                          "media_index": self.media_index,
+                          "source_content_id": self.entry.source_content_id},
+                detector_version=detector_version)
         return Signal(
             detector="bank",
             # The detector knows one thing: this is a copy of banked content. What the original
@@ -145,11 +166,15 @@ class _Index:
         self.by_hash: dict[str, dict[str, None]] = {}  # key hash -> entry ids (ordered set)
         self.shingles: dict[str, np.ndarray] = {}  # near-match eligible entries only
         self.lsh: LSHIndex[str] = LSHIndex(threshold, num_perm)
+        self.pdq = PdqIndex(MATCH_DISTANCE)
 
     def remove(self, entry_id: str) -> bool:
         entry = self.entries.pop(entry_id, None)
         if entry is None:
             return False
+        if entry.pdq:
+            self.pdq.remove(entry_id)
+            return True
         h = key_hash(entry.key)
         ids = self.by_hash[h]
         del ids[entry_id]
@@ -183,6 +208,7 @@ class BankDetector:
         # Everything that changes what matches is in the version, so decisions can be traced.
         self.version = (
             f"{_IMPL_VERSION}+norm{NORMALISE_VERSION}+k{shingle_k}p{num_perm}s{seed}t{threshold:g}"
+            f"+pdq{MATCH_DISTANCE}"
         )
         self._k = shingle_k
         self._num_perm = num_perm
@@ -237,9 +263,9 @@ class BankDetector:
         """Hash outside the lock: (all entries, near-eligible ones, their shingles, signatures)."""
         batch = list(entries)
         for entry in batch:
-            if not entry.key.strip():
+            if not entry.key.strip() and not entry.pdq:
                 raise ValueError(f"bank entry {entry.entry_id} has an empty key")
-        near = [e for e in batch if near_duplicate_eligible(e.key)]
+        near = [e for e in batch if not e.pdq and near_duplicate_eligible(e.key)]
         hashes = [shingle_hashes(e.key, self._k) for e in near]
         sigs = self._hasher.signatures_from_hashes(hashes) if near else None
         return batch, near, hashes, sigs
@@ -252,10 +278,16 @@ class BankDetector:
         hashes: list[np.ndarray],
         sigs: np.ndarray | None,
     ) -> None:
+        images: list[BankEntry] = []
         for entry in batch:
             index.remove(entry.entry_id)
             index.entries[entry.entry_id] = entry
+            if entry.pdq:
+                images.append(entry)
+                continue
             index.by_hash.setdefault(key_hash(entry.key), {})[entry.entry_id] = None
+        if images:
+            index.pdq.add_many([e.entry_id for e in images], [e.pdq or "" for e in images])
         if sigs is not None:
             index.lsh.add_many([e.entry_id for e in near], sigs)
             for entry, h in zip(near, hashes, strict=True):
@@ -285,10 +317,35 @@ class BankDetector:
                         found[entry_id] = BankMatch(index.entries[entry_id], "near", similarity)
         return sorted(found.values(), key=lambda m: (-m.similarity, m.entry.entry_id))
 
+    def match_images(self, images: Sequence[Mapping[str, object]]) -> list[BankMatch]:
+        """Banked images that these (an item's image summaries: `pdq`, `quality`, `variants`)
+        copy, nearest first; one match per entry (its nearest image)."""
+        found: dict[str, BankMatch] = {}
+        with self._lock:
+            index = self._index
+            if not len(index.pdq):
+                return []
+            for i, img in enumerate(images):
+                if int(img.get("quality") or 0) < MIN_QUALITY:  # type: ignore[call-overload]
+                    continue
+                variants = [str(h) for h in (img.get("variants") or [img.get("pdq")]) if h]  # type: ignore[union-attr]
+                for entry_id, dist in index.pdq.query(variants):
+                    entry = index.entries.get(entry_id)
+                    if entry is None or (entry.pdq_quality or MIN_QUALITY) < MIN_QUALITY:
+                        continue
+                    if entry_id not in found or dist < (found[entry_id].distance or 0):
+                        found[entry_id] = BankMatch(entry, "pdq", 1.0 - dist / 256, dist, i)
+        return sorted(found.values(), key=lambda m: (m.distance or 0, m.entry.entry_id))
+
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         out = []
         for item in items:
             sigs = [m.to_signal(self.version) for m in self.match(item.norm)]
+            if item.content.media or (item.content.meta and item.content.meta.get("media")):
+                from tidebreak.media.prepare import summaries
+
+                sigs.extend(m.to_signal(self.version)
+                            for m in self.match_images(summaries(item.content)))
             if any(s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
                    for s in sigs):
                 sigs = self._refutations_capped(item.norm.text, sigs)
@@ -313,7 +370,3 @@ class BankDetector:
                 if s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
                 else s for s in sigs]
 
-
-# Registered by call rather than as a decorator so type checkers keep BankDetector's own type
-# (register() is typed to return a plain DetectorFactory).
-register("bank")(BankDetector)

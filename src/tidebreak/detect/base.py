@@ -1,8 +1,9 @@
 """The one interface every detector implements, and the registry that names them.
 
 A detector turns a batch of items into signals, one list per item, in order. Batches let model
-detectors amortise inference; rule-like detectors simply loop. Detectors are registered by name
-(as spaCy's pipeline components are) so configuration and policies can refer to them.
+detectors amortise inference; rule-like detectors simply loop. Plug-ins offer detectors by name
+(`tidebreak_detectors`; the built-ins in tidebreak.plugins.builtin) so configuration and
+policies can refer to them.
 
 Evidence that is costly and only read by people (the harm detector's occlusion spans) may be
 deferred: the detector marks such a signal's evidence `"spans_pending": true` and implements
@@ -65,27 +66,6 @@ class Explainer(Protocol):
         ...
 
 
+# What a plug-in offers for each detector name (tidebreak.hookspecs.tidebreak_detectors);
+# tidebreak.runtime.create_detector builds one by name.
 DetectorFactory = Callable[..., Detector]
-_REGISTRY: dict[str, DetectorFactory] = {}
-
-
-def register(name: str) -> Callable[[DetectorFactory], DetectorFactory]:
-    """Class or function decorator: `@register("bank")` makes `create("bank", ...)` build it."""
-
-    def deco(factory: DetectorFactory) -> DetectorFactory:
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
-
-
-def create(name: str, **kwargs: object) -> Detector:
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown detector {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-    return factory(**kwargs)
-
-
-def registered() -> list[str]:
-    return sorted(_REGISTRY)

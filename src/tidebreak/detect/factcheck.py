@@ -42,6 +42,8 @@ so only new or changed claims are encoded.
 
 from __future__ import annotations
 
+from tidebreak.text.urls import canonical_or_none
+
 import logging
 import os
 import re
@@ -51,8 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tidebreak.detect.base import register
-from tidebreak.factcheck.index import canonical_url, extract_urls
+from tidebreak.factcheck.index import extract_urls
 from tidebreak.model import Item, Signal
 
 log = logging.getLogger(__name__)
@@ -85,14 +86,13 @@ def refutation_cue(text: str, claim: str) -> str | None:
 
 def cites_review(item: Item, review_url: str | None) -> bool:
     """Whether the item links to the fact-check article itself (tracking parameters ignored)."""
-    target = canonical_url(review_url) if review_url else None
+    target = canonical_or_none(review_url)
     if not target:
         return False
     links = [*item.content.urls, *extract_urls(item.content.text)]
-    return any(canonical_url(u) == target for u in links)
+    return any(canonical_or_none(u) == target for u in links)
 
 
-@register("factcheck")
 class FactCheckDetector:
     name = "factcheck"
 

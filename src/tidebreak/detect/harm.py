@@ -43,7 +43,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tidebreak import metrics
-from tidebreak.detect.base import (SPANS_PENDING, TEXT_DIGEST, EvidenceRequest, register,
+from tidebreak.detect.base import (SPANS_PENDING, TEXT_DIGEST, EvidenceRequest,
                                    text_digest)
 from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.embed.runner import GraphRunner
@@ -136,7 +136,6 @@ class _LogitModel:
         return out, truncated
 
 
-@register("harm")
 class HarmClassifier:
     """`detect(items)` for the pipeline; `score`/`classify` for plain texts."""
 

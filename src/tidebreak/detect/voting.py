@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 
-from tidebreak.detect.base import register
 from tidebreak.embed.encoder import _cpu_count, models_root
 from tidebreak.model import Item, Signal
 from tidebreak.text.language import detect_language
@@ -187,7 +186,6 @@ def get_claims_model(model_dir: str | Path | None = None) -> ClaimsModel:
         return _SHARED[key]
 
 
-@register("voting")
 class VotingDetector:
     name = "voting"
 

@@ -30,7 +30,7 @@ from tidebreak.enforce.penalties import aware
 from tidebreak.ingest import InvalidInput, _str_field, _timestamp
 from tidebreak.model import ActionType, EventType
 from tidebreak.policy.sections import BreakerConfig
-from tidebreak.review.queue import open_task
+from tidebreak.enforce.review_queue import open_task
 from tidebreak.store.schema import BreakerRow, ContentRow, DecisionRow, EngagementSampleRow
 from tidebreak.store.txcache import is_new, tx_cache
 
@@ -272,7 +272,7 @@ def release(s: Session, tenant: str, content_id: str, by: str, why: str,
 
 
 class BreakerEnforcer:
-    """Registered in runtime.ENFORCERS: a review, a fact-check label or a removal releases."""
+    """A built-in enforcer (tidebreak.plugins.builtin): a review, a fact-check label or a removal releases."""
 
     name = "breaker"
 

@@ -33,6 +33,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
+from tidebreak.errors import BadInput
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware, impose, sync_status
 from tidebreak.model import NON_VIOLATION_CATEGORIES, EventType
@@ -53,7 +56,7 @@ MAX_EXAMPLES = 25  # evidence lists at most this many example posts (counts cove
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
-class GroupError(ValueError):
+class GroupError(BadInput):
     """Bad input about a group, with a one-line reason; `status` is its HTTP status."""
 
     status = 400
@@ -403,6 +406,12 @@ def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: flo
                                              "to": to, "health": health, "ground": ground,
                                              "notice": notice, "policy_version": policy_version,
                                              "evidence": evidence}, at=now)
+    emit(s, tenant=tenant, type=DomainEventType.GROUP_STAGE_CHANGED,
+         key=f"group-stage:{det.id}", subject=f"group:{group_id}", at=now,
+         payload={"group_id": group_id, "from": group.stage, "to": to, "reach": reach,
+                  "recommendable": recommendable, "health": health, "ground": ground,
+                  "notice": notice, "decided_by": decided_by, "determination_id": det.id,
+                  "policy_version": policy_version})
     group.stage, group.health = to, health
     for name in ("closed_groups", "groups_due"):
         tx_cache(s, name).clear()
@@ -477,7 +486,7 @@ def sweep(s: Session, tenant: str, now: datetime,
 
 
 class GroupEnforcer:
-    """Registered in runtime.ENFORCERS: every decision in a group updates its health."""
+    """A built-in enforcer (tidebreak.plugins.builtin): every decision in a group updates its health."""
 
     name = "groups"
 

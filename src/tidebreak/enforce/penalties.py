@@ -26,6 +26,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.strikes import (
     active_strike_rows,
@@ -121,6 +123,9 @@ def impose(session: Session, *, tenant: str, actor_id: str, penalty: str, days: 
     session.flush()  # the id goes into the ledger entry
     ledger.append(session, tenant=tenant, kind="account.penalty", subject=f"account:{actor_id}",
                   actor=decided_by, payload=penalty_dict(row), at=now)
+    emit(session, tenant=tenant, type=DomainEventType.ACCOUNT_PENALTY_IMPOSED,
+         key=f"penalty:{row.id}", subject=f"account:{actor_id}", at=now,
+         payload={"actor_id": actor_id, **penalty_dict(row)})
     for listener in PENALTY_LISTENERS:
         listener(session, tenant, row, now)
     return row
@@ -215,6 +220,11 @@ def lift_for_restore(s: Session, tenant: str, actor_id: str, content_id: str, by
                           payload={"penalty_id": p.id, "penalty": p.penalty,
                                    "restored_content_id": content_id,
                                    "reason": p.lifted_reason}, at=now)
+            emit(s, tenant=tenant, type=DomainEventType.ACCOUNT_PENALTY_LIFTED,
+                 key=f"penalty:{p.id}:lifted", subject=f"account:{actor_id}", at=now,
+                 payload={"actor_id": actor_id, "penalty_id": p.id, "penalty": p.penalty,
+                          "lifted_by": by, "restored_content_id": content_id,
+                          "reason": p.lifted_reason})
             lifted.append(p)
     return lifted
 
@@ -241,7 +251,7 @@ def sync_status(s: Session, tenant: str, actor_id: str, now: datetime, reason: s
 
 
 class PenaltyEnforcer:
-    """Registered in runtime.ENFORCERS: penalties follow every decision about an author."""
+    """A built-in enforcer (tidebreak.plugins.builtin): penalties follow every decision about an author."""
 
     name = "penalties"
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
 from tidebreak.model import Decision, RuleHit
 from tidebreak.store.schema import StrikeRow
 from tidebreak.store.txcache import tx_cache
@@ -68,10 +70,15 @@ def add_strike(session: Session, tenant: str, actor_id: str, decision: Decision,
         if t == tenant and a == actor_id and row.expires_at > at:
             rows.append(row)  # newest last, as the query orders them
     standing_changed(session, tenant, actor_id)
+    emit(session, tenant=tenant, type=DomainEventType.STRIKE_ADDED, key=f"strike:{decision.id}",
+         subject=f"account:{actor_id}", at=now,
+         payload={"actor_id": actor_id, "category": row.category, "severity": row.severity,
+                  "decision_id": decision.id, "content_id": row.content_id,
+                  "expires_at": row.expires_at.isoformat()})
     return row
 
 
-def revoke_strikes_for(session: Session, tenant: str, content_id: str) -> int:
+def revoke_strikes_for(session: Session, tenant: str, content_id: str, now: datetime) -> int:
     """Lift the strikes a removal of this item caused (it was restored)."""
     rows = session.execute(
         select(StrikeRow).where(StrikeRow.tenant == tenant, StrikeRow.content_id == content_id,
@@ -80,6 +87,10 @@ def revoke_strikes_for(session: Session, tenant: str, content_id: str) -> int:
     for r in rows:
         r.revoked = True
         standing_changed(session, tenant, r.actor_id)
+        emit(session, tenant=tenant, type=DomainEventType.STRIKE_REVOKED,
+             key=f"strike:{r.decision_id}:revoked", subject=f"account:{r.actor_id}", at=now,
+             payload={"actor_id": r.actor_id, "strike_id": r.id, "category": r.category,
+                      "decision_id": r.decision_id, "content_id": content_id})
     return len(rows)
 
 

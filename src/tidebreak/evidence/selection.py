@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tidebreak.model import EVIDENCE_PENDING
 from tidebreak.store.schema import AppealRow, DecisionEvidenceRow, DecisionRow, ReviewTaskRow
 
-OPEN_TASK_STATES = ("open", "claimed")  # as tidebreak.review.queue.OPEN_STATES
+OPEN_TASK_STATES = ("open", "claimed")  # as tidebreak.enforce.review_queue.OPEN_STATES
 # Strongest actions of decisions that may restrict (a "label" may be an information label only,
 # so the payload's outcome is checked too).
 RESTRICTING_ACTIONS = ("remove", "reduce", "warn", "label")

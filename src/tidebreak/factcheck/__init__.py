@@ -14,7 +14,7 @@ from tidebreak.factcheck.claimreview import (
     read_factchecks,
     to_claimreview,
 )
-from tidebreak.factcheck.index import ClaimIndex, FusionModel, Match, canonical_url
+from tidebreak.factcheck.index import ClaimIndex, FusionModel, Match
 
 __all__ = [
     "RATINGS",
@@ -24,7 +24,6 @@ __all__ = [
     "FactCheckError",
     "FusionModel",
     "Match",
-    "canonical_url",
     "dedupe",
     "derive_topics",
     "load_factchecks",

@@ -56,10 +56,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from tidebreak.errors import BadInput
+
 RATINGS = ("false", "misleading", "missing_context", "true", "unrated")
 
 
-class FactCheckError(ValueError):
+class FactCheckError(BadInput):
     """A fact-check record that cannot be used. The message is one line."""
 
     def __init__(self, message: str) -> None:

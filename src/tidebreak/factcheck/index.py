@@ -30,7 +30,7 @@ with those static cosines standing in for the encoder's. Only posts over either 
 models/factcheck/GATE.md) are encoded and scored; the others get no text match. Opened posts'
 results are bit-identical to the ungated path (`gate=False`).
 
-URL matching: a query URL equal, after `canonical_url`, to a fact-check's review URL or one of
+URL matching: a query URL equal, after `tidebreak.text.urls.canonical_url`, to a fact-check's review URL or one of
 its appearance URLs matches with score 1.0 (`match="url"`), ahead of any text match.
 
 Repeated claims: fact-checkers re-rate claims, and feeds repeat them, so a collection holds records
@@ -45,6 +45,10 @@ the lexical side (tokenising is fast; encoding is what costs), checking the enco
 
 from __future__ import annotations
 
+from tidebreak.text.urls import canonical_or_none
+
+from tidebreak.clock import parse_time
+
 import hashlib
 import json
 import logging
@@ -55,7 +59,6 @@ from datetime import date, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 from scipy import sparse
@@ -109,7 +112,7 @@ def parse_post_date(value: object) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("not a string")
-    return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parse_time(value, "created_at")
 
 
 def post_month(when: PostDate, text: str = "") -> tuple[int, int] | None:
@@ -255,37 +258,6 @@ def claim_key(text: str) -> str:
     with the same key state the same claim in the same words."""
     t = unicodedata.normalize("NFKC", text or "").casefold()
     return " ".join(re.sub(r"[\W_]+", " ", t).split())
-
-
-# ------------------------------------------------------------------------------ URLs
-
-_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_[ce]id|igshid|_ga|ref_src|s|si)$")
-
-
-def canonical_url(url: str) -> str | None:
-    """Scheme dropped, host lower-cased without "www." and default port, tracking parameters
-    (utm_*, fbclid, gclid, ...) and the fragment dropped, trailing slash stripped."""
-    u = (url or "").strip().rstrip(".,;:!?")
-    if not u:
-        return None
-    if "://" not in u:
-        u = "http://" + u
-    try:
-        parts = urlsplit(u)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        return None
-    if host.startswith("www."):
-        host = host[4:]
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
-    path = re.sub(r"/+$", "", parts.path) or ""
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING.match(k.lower())]
-    q = ("?" + urlencode(sorted(query))) if query else ""
-    return f"{host}{path}{q}"
 
 
 # ------------------------------------------------------------------------------ fusion model
@@ -706,7 +678,7 @@ class ClaimIndex:
         self._by_url: dict[str, list[int]] = {}
         for i, fc in enumerate(self.factchecks):
             for u in (fc.url, *fc.appearances):
-                c = canonical_url(u) if u else None
+                c = canonical_or_none(u) if u else None
                 if c:
                     lst = self._by_url.setdefault(c, [])
                     if i not in lst:
@@ -783,7 +755,7 @@ class ClaimIndex:
         for i in range(nq):
             found: list[int] = []
             for u in [*(urls[i] if urls is not None else ()), *extract_urls(texts[i])]:
-                c = canonical_url(u)
+                c = canonical_or_none(u)
                 for j in self._by_url.get(c or "", ()):
                     if j not in found:
                         found.append(j)

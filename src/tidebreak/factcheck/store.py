@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
+from tidebreak.errors import BadInput
 from tidebreak.factcheck.claimreview import (
     FactCheck,
     FactCheckError,
@@ -42,7 +43,7 @@ from tidebreak.factcheck.claimreview import (
 from tidebreak.store.schema import FactCheckRow
 
 
-class ImportRejected(ValueError):
+class ImportRejected(BadInput):
     """Input that is not imported at all; the message is one line."""
 
     def __init__(self, message: str) -> None:
@@ -185,7 +186,7 @@ def load_factchecks(session: Session, tenant: str,
 
 
 def store_version(session: Session, tenant: str) -> tuple[int, datetime | None]:
-    """A cheap fingerprint of a tenant's fact-checks (like `store.bank.bank_version`); a
+    """A cheap fingerprint of a tenant's fact-checks (like `detect.bank_store.bank_version`); a
     replacement moves `imported_at`, so it is noticed too."""
     return tuple(session.execute(
         select(func.count(), func.max(FactCheckRow.imported_at)).where(FactCheckRow.tenant == tenant)

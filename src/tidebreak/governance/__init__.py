@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,15 +20,12 @@ from sqlalchemy.orm import Session
 from tidebreak.store.schema import ConsoleUserRow
 
 
-def register(enforcers: list[Callable[[Any], Any]], adjusters: list[Callable[[Any], Any]]) -> None:
-    """Wire governance into the runtime (called once by tidebreak.runtime)."""
+def register_report_sections() -> None:
+    """Public-interest exceptions get their section in the transparency report (called by the
+    built-in plug-in, tidebreak.plugins.builtin)."""
     from tidebreak.accountability.transparency import DEFINITIONS, REPORT_SECTIONS
-    from tidebreak.governance import elections, exceptions, harassment
+    from tidebreak.governance import exceptions
 
-    # Election mode first: an exception then applies to the tightened outcome too.
-    adjusters.append(lambda settings: elections.election_adjuster)
-    adjusters.append(lambda settings: exceptions.exception_adjuster)
-    enforcers.append(lambda settings: harassment.HarassmentEnforcer())
     REPORT_SECTIONS["public_interest_exceptions"] = exceptions.report_section
     DEFINITIONS.setdefault("public_interest_exceptions", exceptions.DEFINITION)
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from tidebreak.api.params import RowId
 from tidebreak.auth import Principal
+from tidebreak.clock import parse_time
 from tidebreak.governance import elections, exceptions, harassment, impact, versions
 from tidebreak.governance.errors import GovernanceError
 
@@ -33,11 +34,7 @@ def governance_router(engine: Engine, pipeline_for: Callable[[str], Any],
             raise ApiError(e.status, str(e)) from None
 
     def when(raw: Any, name: str) -> datetime:
-        try:
-            d = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            raise ApiError(400, f"{name}: not an ISO date or time: {raw!r}") from None
-        return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        return parse_time(str(raw), name)  # a refusal maps to 400 (tidebreak.errors)
 
     async def body(request: Request) -> dict[str, Any]:
         obj = await read_json(request)

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Optional
 import typer
 from sqlalchemy.orm import Session
 
+from tidebreak.clock import parse_time
+from tidebreak.errors import BadInput
 from tidebreak.governance.errors import GovernanceError
 
 app = typer.Typer(help="Policy governance and election integrity.", no_args_is_help=True)
@@ -46,9 +48,10 @@ def _fail(reason: str) -> None:
 
 
 def _ctx(db: str | None, tenant: str | None):  # type: ignore[no-untyped-def]
-    from tidebreak.cli import _engine, _settings
+    from tidebreak.cli_io import open_engine
+    from tidebreak.config import Settings
 
-    return _engine(db), tenant or _settings().tenant
+    return open_engine(db), tenant or Settings.from_env().tenant
 
 
 def _now() -> datetime:
@@ -71,10 +74,9 @@ def _role(engine: Any, tenant: str, by: str) -> str:
 
 def _when(raw: str, what: str) -> datetime:
     try:
-        d = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"{what}: not an ISO date or time: {raw!r}")
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        return parse_time(raw, what)
+    except BadInput as e:
+        _fail(str(e))
 
 
 def _run(fn: Any, *args: Any, **kw: Any) -> Any:
@@ -85,19 +87,12 @@ def _run(fn: Any, *args: Any, **kw: Any) -> Any:
 
 
 def _pipeline(engine: Any, tenant: str, detectors: bool = False) -> Any:
-    from tidebreak.cli import _settings
-    from tidebreak.runtime import ADJUSTERS, ENFORCERS, build_pipeline, load_policies
-
-    settings = _settings()
-    if detectors:
-        return build_pipeline(engine, settings, tenant=tenant)
-    from tidebreak.pipeline import Pipeline
+    from tidebreak.config import Settings
+    from tidebreak.runtime import build_pipeline
 
     # A human decision needs no detectors: skip loading the models.
-    return Pipeline(engine, [], load_policies(settings, engine, tenant), tenant=tenant,
-                    strike_days=settings.strike_days,
-                    enforcers=[f(settings) for f in ENFORCERS],
-                    adjusters=[f(settings) for f in ADJUSTERS])
+    return build_pipeline(engine, Settings.from_env(), tenant=tenant,
+                          detector_names=None if detectors else ())
 
 
 # -- exceptions ------------------------------------------------------------------------------

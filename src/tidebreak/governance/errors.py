@@ -3,8 +3,10 @@ CLI prints the message on one line and exits 2. Raised before anything is stored
 
 from __future__ import annotations
 
+from tidebreak.errors import BadInput
 
-class GovernanceError(ValueError):
+
+class GovernanceError(BadInput):
     status = 400
 
 

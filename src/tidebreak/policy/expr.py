@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
+from tidebreak.errors import BadInput
 from tidebreak.model import CATEGORIES, Context, ContentKind, EventType, Signal
 
 MAX_CONDITION_CHARS = 4000
@@ -137,7 +138,7 @@ class ConditionProblem:
     column: int
 
 
-class ConditionError(ValueError):
+class ConditionError(BadInput):
     def __init__(self, source: str, problems: Sequence[ConditionProblem]) -> None:
         self.source = source
         self.problems = tuple(problems)

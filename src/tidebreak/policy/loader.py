@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from tidebreak.errors import BadInput
 from tidebreak.model import (
     CATEGORIES,
     INFORMATION_CATEGORIES,
@@ -78,7 +79,7 @@ class PolicyError:
         return f"{self.file}:{self.line}: {where}{self.message}"
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(BadInput):
     """Raised by `load_policy` when a file has mistakes; `errors` lists them all."""
 
     def __init__(self, errors: list[PolicyError]) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tidebreak import ledger
 from tidebreak.auth.roles import Role
 from tidebreak.review.errors import Conflict, ReviewError
-from tidebreak.review.priority import aware
+from tidebreak.enforce.review_priority import aware
 from tidebreak.store.schema import ConsoleSessionRow, ConsoleUserRow, ReviewSecretRow
 
 CONSOLE_ROLES = tuple(r.value for r in Role if r != Role.PLATFORM)  # machines use API keys

@@ -15,12 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
 from tidebreak.pipeline import Outcome, Pipeline
-from tidebreak.review import priority as prio
+from tidebreak.enforce import review_priority as prio
 from tidebreak.review.clauses import clause as find_clause
 from tidebreak.review.errors import Conflict, Forbidden, NotFound, ReviewError
 from tidebreak.review.leases import held
-from tidebreak.review.queue import APPEALS_QUEUE, open_task
+from tidebreak.enforce.review_queue import APPEALS_QUEUE, open_task
 from tidebreak.store.schema import AppealRow, ContentRow, DecisionRow, ReviewTaskRow
 
 APPELLANT_ROLES = ("author", "group_admin")
@@ -127,6 +129,9 @@ def decide_appeal(pipeline: Pipeline, *, task_id: int, reviewer: str, outcome: s
                       payload={"appeal_id": appeal.id, "outcome": appeal.status,
                                "clause": cl.rule_id, "ground": cl.ground,
                                "decision_id": appeal.outcome_decision_id, "note": note}, at=now)
+        emit(s, tenant=tenant, type=DomainEventType.APPEAL_DECIDED, key=f"appeal:{appeal.id}",
+             subject=appeal.content_id, at=now,
+             payload={**appeal_dict(appeal), "ground": cl.ground})
     return appeal, decided
 
 

@@ -39,9 +39,10 @@ def _fail(reason: str) -> None:
 
 
 def _ctx(db: str | None, tenant: str | None):  # type: ignore[no-untyped-def]
-    from tidebreak.cli import _engine, _settings
+    from tidebreak.cli_io import open_engine
+    from tidebreak.config import Settings
 
-    return _engine(db), tenant or _settings().tenant
+    return open_engine(db), tenant or Settings.from_env().tenant
 
 
 def _now() -> datetime:
@@ -89,7 +90,7 @@ def users_disable(username: str, db: DbOpt = None, tenant: TenantOpt = None) -> 
 @app.command("queues")
 def queues(db: DbOpt = None, tenant: TenantOpt = None) -> None:
     """Queues with waiting, claimed and overdue counts and their SLA status."""
-    from tidebreak.review.queue import summaries
+    from tidebreak.enforce.review_queue import summaries
 
     engine, tenant = _ctx(db, tenant)
     with Session(engine) as s:

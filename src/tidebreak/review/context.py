@@ -16,9 +16,9 @@ from tidebreak.enforce.strikes import active_strikes
 from tidebreak.evidence import attach_many, ensure_content
 from tidebreak.review.appeals import appeal_dict
 from tidebreak.review.errors import NotFound, ReviewError
-from tidebreak.review.priority import GRAPHIC_CATEGORIES, aware
+from tidebreak.enforce.review_priority import GRAPHIC_CATEGORIES, aware
 from tidebreak.review.reports import reports_on
-from tidebreak.store import bank as bank_store
+from tidebreak.detect import bank_store
 from tidebreak.store.decisions import history
 from tidebreak.store.schema import (
     AppealRow,

@@ -14,8 +14,8 @@ from tidebreak import ledger
 from tidebreak.config import Settings
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.model import Decision, EventType, RuleHit
-from tidebreak.review import priority as prio
-from tidebreak.review.queue import (
+from tidebreak.enforce import review_priority as prio
+from tidebreak.enforce.review_queue import (
     OPEN_STATES,
     REPORTS_QUEUE,
     open_task,
@@ -104,5 +104,5 @@ def _report_category(reason: str) -> str:
 
 
 def review_enforcer(_settings: Settings) -> ReviewEnforcer:
-    """Factory for runtime.ENFORCERS."""
+    """Factory for the built-in enforcers (tidebreak.plugins.builtin)."""
     return ReviewEnforcer()

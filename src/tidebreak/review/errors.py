@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from tidebreak.errors import TidebreakError
 
-class ReviewError(Exception):
+
+class ReviewError(TidebreakError):
     """A request the review workflow refuses, with a one-line reason. Nothing was changed."""
 
     status = 400
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        if status is not None:
-            self.status = status
 
 
 class NotFound(ReviewError):

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from tidebreak import ledger
 from tidebreak.review.errors import Conflict, NotFound, ReviewError
-from tidebreak.review.queue import ESCALATIONS_QUEUE, OPEN_STATES, waiting
-from tidebreak.review.priority import aware, due_at
+from tidebreak.enforce.review_queue import ESCALATIONS_QUEUE, OPEN_STATES, waiting
+from tidebreak.enforce.review_priority import aware, due_at
 from tidebreak.store.schema import ReviewTaskRow
 
 DEFAULT_LEASE = timedelta(minutes=15)

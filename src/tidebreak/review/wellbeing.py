@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta
 
 from tidebreak.review.accounts import ConsoleSession
-from tidebreak.review.priority import aware
+from tidebreak.enforce.review_priority import aware
 from tidebreak.store.schema import ConsoleUserRow
 
 GRAPHIC_LIMIT = int(os.environ.get("TIDEBREAK_GRAPHIC_LIMIT", "5") or 5)

@@ -31,6 +31,7 @@ from nats.js.api import ConsumerConfig, StorageType
 
 from tidebreak import metrics
 from tidebreak.config import Settings
+from tidebreak.errors import Unavailable
 
 T = TypeVar("T")
 DURABLE = "workers"
@@ -39,7 +40,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (nats.errors.Error, asyncio.Tim
                                                   OSError)
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(Unavailable):
     """The broker did not take the message; one line fit for a 503 body or a CLI error."""
 
 

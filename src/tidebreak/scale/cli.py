@@ -1,8 +1,4 @@
-"""`tidebreak worker`, `tidebreak backfill start|resume|status`, `tidebreak webhooks list|replay|send`.
-
-`_engine` comes from tidebreak.cli inside each command: this module is imported while
-tidebreak.cli itself is still loading.
-"""
+"""`tidebreak worker`, `tidebreak backfill start|resume|status`."""
 
 from __future__ import annotations
 
@@ -19,8 +15,6 @@ NatsOpt = Annotated[Optional[str], typer.Option("--nats", help="Broker URL (defa
                     "$TIDEBREAK_NATS_URL).")]
 
 backfill_app = typer.Typer(help="Re-decide stored content through the workers (resumable).",
-                           no_args_is_help=True)
-webhooks_app = typer.Typer(help="Decision webhooks: outbox, dead letters, replay.",
                            no_args_is_help=True)
 
 
@@ -45,23 +39,22 @@ def worker(db: DbOpt = None, nats: NatsOpt = None,
            name: Annotated[Optional[str], typer.Option(help="Worker name in logs.")] = None,
            metrics_port: Annotated[Optional[int], typer.Option(
                help="Serve Prometheus metrics on this port.")] = None) -> None:
-    """Consume events from the broker and decide them; run as many as you like. Webhooks (if
-    TIDEBREAK_WEBHOOK_URL is set) are sent from every worker. Stops cleanly on SIGTERM."""
-    from tidebreak.cli import _engine
+    """Consume events from the broker and decide them; run as many as you like. Domain events
+    go to the configured sinks (webhooks, NATS, adapters) from every worker. Stops cleanly on
+    SIGTERM."""
+    from tidebreak.cli_io import open_engine
     from tidebreak.runtime import build_pipeline
     from tidebreak.scale.logs import setup_logging
-    from tidebreak.scale.webhooks import SenderConfig, WebhookSender
+    from tidebreak.runtime import dispatcher_for
     from tidebreak.scale.worker import Worker, run_worker
 
     settings, cfg = _broker(nats)
     setup_logging(settings.log_level, settings.log_format)
-    engine = _engine(db)
-    sender = None
-    if settings.webhook_url:
-        try:
-            sender = WebhookSender(engine, SenderConfig.from_settings(settings))
-        except ValueError as e:
-            fail(str(e))
+    engine = open_engine(db)
+    try:
+        dispatcher = dispatcher_for(engine, settings)
+    except ValueError as e:
+        fail(str(e))
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -74,7 +67,7 @@ def worker(db: DbOpt = None, nats: NatsOpt = None,
         return pipelines[tenant]
 
     run_worker(Worker(engine, cfg, pipeline_for, batch=batch or settings.worker_batch,
-                      max_text_bytes=settings.max_text_bytes, sender=sender, name=name))
+                      max_text_bytes=settings.max_text_bytes, dispatcher=dispatcher, name=name))
 
 
 # -- backfill -------------------------------------------------------------------------------------
@@ -103,12 +96,12 @@ def backfill_start(reason: Annotated[str, typer.Option(help="Why (new model, pol
                                                        "fact-check import); kept with the run.")],
                    db: DbOpt = None, nats: NatsOpt = None) -> None:
     """Queue every stored item of the tenant for a new decision; prints the run id."""
-    from tidebreak.cli import _engine
+    from tidebreak.cli_io import open_engine
     from tidebreak.scale.backfill import progress, start_run
     from tidebreak.scale.broker import Producer
 
     settings, cfg = _broker(nats)
-    engine = _engine(db)
+    engine = open_engine(db)
     run_id = start_run(engine, settings.tenant, reason)
     print(run_id)
     _publish(engine, Producer(cfg), run_id)
@@ -120,12 +113,12 @@ def backfill_start(reason: Annotated[str, typer.Option(help="Why (new model, pol
 @backfill_app.command("resume")
 def backfill_resume(run_id: str, db: DbOpt = None, nats: NatsOpt = None) -> None:
     """Continue publishing a run after its last confirmed chunk."""
-    from tidebreak.cli import _engine
+    from tidebreak.cli_io import open_engine
     from tidebreak.scale.backfill import progress
     from tidebreak.scale.broker import Producer
 
     _, cfg = _broker(nats)
-    engine = _engine(db)
+    engine = open_engine(db)
     try:
         progress(engine, run_id)
     except KeyError as e:
@@ -141,10 +134,10 @@ def backfill_status(run_id: Annotated[Optional[str], typer.Argument()] = None,
     """One JSON line per run: total, published, decided, failed."""
     from dataclasses import asdict
 
-    from tidebreak.cli import _engine
+    from tidebreak.cli_io import open_engine
     from tidebreak.scale.backfill import latest_runs, progress
 
-    engine = _engine(db)
+    engine = open_engine(db)
     ids = [run_id] if run_id else [r.id for r in latest_runs(engine)]
     for rid in ids:
         try:
@@ -153,62 +146,6 @@ def backfill_status(run_id: Annotated[Optional[str], typer.Argument()] = None,
             fail(str(e.args[0]))
 
 
-# -- webhooks -------------------------------------------------------------------------------------
-
-
-@webhooks_app.command("list")
-def webhooks_list(status: Annotated[str, typer.Option(help="dead, pending, delivered or all.")] = "dead",
-                  limit: int = 100, db: DbOpt = None) -> None:
-    """One JSON line per outbox row (default: the dead-letter list)."""
-    from tidebreak.cli import _engine
-    from tidebreak.scale.webhooks import list_outbox
-
-    if status not in ("dead", "pending", "delivered", "all"):
-        fail(f"unknown status {status!r}; one of dead, pending, delivered, all")
-    for r in list_outbox(_engine(db), None if status == "all" else status, limit):
-        print(json.dumps({"id": r.id, "tenant": r.tenant, "decision_id": r.decision_id,
-                          "event_id": r.event_id, "status": r.status, "attempts": r.attempts,
-                          "last_error": r.last_error, "url": r.url}))
-
-
-@webhooks_app.command("replay")
-def webhooks_replay(ids: Annotated[Optional[list[int]], typer.Argument(
-                        help="Outbox ids to replay (default: all dead ones).")] = None,
-                    db: DbOpt = None) -> None:
-    """Give dead-lettered webhooks a fresh set of attempts; a sender delivers them."""
-    from tidebreak.cli import _engine
-    from tidebreak.scale.webhooks import replay
-
-    print(f"{replay(_engine(db), ids or [])} webhook(s) queued again")
-
-
-@webhooks_app.command("send")
-def webhooks_send(once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
-                  db: DbOpt = None) -> None:
-    """Run a sender without a worker (workers send webhooks too)."""
-    import time
-
-    from tidebreak.cli import _engine
-    from tidebreak.config import Settings
-    from tidebreak.scale.logs import setup_logging
-    from tidebreak.scale.webhooks import SenderConfig, WebhookSender
-
-    settings = Settings.from_env()
-    setup_logging(settings.log_level, settings.log_format)
-    try:
-        sender = WebhookSender(_engine(db), SenderConfig.from_settings(settings))
-    except ValueError as e:
-        fail(str(e))
-    while True:
-        counts = sender.run_once()
-        if once:
-            print(json.dumps(counts))
-            return
-        if not any(counts.values()):
-            time.sleep(1.0)
-
-
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.add_typer(backfill_app, name="backfill")
-    app.add_typer(webhooks_app, name="webhooks")

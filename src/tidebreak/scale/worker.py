@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from tidebreak import metrics
 from tidebreak.evidence.fill import fill
+from tidebreak.events.dispatch import Dispatcher
 from tidebreak.ingest import InvalidInput, parse_event
 from tidebreak.model import Content, ContentKind, Event, EventType
 from tidebreak.pipeline import OutOfOrder, Outcome, Pipeline, PipelineError, UnknownContent
@@ -47,7 +48,6 @@ from tidebreak.scale.broker import (
     connect,
     pull_subscription,
 )
-from tidebreak.scale.webhooks import WebhookSender
 from tidebreak.store.schema import ContentRow, EventFailureRow
 
 log = logging.getLogger("tidebreak.worker")
@@ -65,14 +65,26 @@ class Job:
 class Worker:
     def __init__(self, engine: Engine, cfg: BrokerConfig, pipeline_for: Callable[[str], Pipeline],
                  *, batch: int = 64, max_text_bytes: int = 65536,
-                 sender: WebhookSender | None = None, name: str | None = None,
-                 evidence_budget: float = 0.25) -> None:
+                 dispatcher: Dispatcher | None = None, name: str | None = None,
+                 evidence_budget: float = 0.25,
+                 coordination_sweep_s: float | None = None,
+                 coordination_sweep_since: str | None = None) -> None:
         self.engine, self.cfg, self.pipeline_for = engine, cfg, pipeline_for
-        self.batch, self.max_text_bytes, self.sender = batch, max_text_bytes, sender
+        self.batch, self.max_text_bytes, self.dispatcher = batch, max_text_bytes, dispatcher
         # seconds of deferred evidence (tidebreak.evidence) filled after each committed batch
         self.evidence_budget = evidence_budget
         self._evidence_skip: dict[str, set[str]] = {}
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        # the scheduled coordination sweep (tidebreak.coordination.sweep); from the
+        # environment unless given: TIDEBREAK_COORDINATION_SWEEP_S, 0 = off
+        from tidebreak.config import Settings
+
+        settings = Settings.from_env()
+        self.coordination_sweep_s = (settings.coordination_sweep_s if coordination_sweep_s is None
+                                     else coordination_sweep_s)
+        self.coordination_sweep_since = (coordination_sweep_since
+                                         or settings.coordination_sweep_since)
+        self._sweep_tenants: set[str] = {settings.tenant}
         self.handled = 0
 
     # -- the loop -------------------------------------------------------------------------------
@@ -84,8 +96,10 @@ class Worker:
         sub = await pull_subscription(nc.jetstream(), self.cfg)
         log.info("worker started", extra={"worker": self.name, "stream": self.cfg.stream})
         side = [asyncio.create_task(self._watch_lag(sub, stop))]
-        if self.sender is not None:
-            side.append(asyncio.create_task(self._send_webhooks(stop)))
+        if self.coordination_sweep_s > 0:
+            side.append(asyncio.create_task(self._sweep_coordination(stop)))
+        if self.dispatcher is not None:
+            side.append(asyncio.create_task(self._deliver_events(stop)))
         try:
             while not stop.is_set():
                 try:
@@ -135,16 +149,40 @@ class Worker:
                 pass
             await asyncio.sleep(5.0)
 
-    async def _send_webhooks(self, stop: asyncio.Event) -> None:
-        assert self.sender is not None
+    async def _deliver_events(self, stop: asyncio.Event) -> None:
+        assert self.dispatcher is not None
         while not stop.is_set():
             try:
-                sent = await asyncio.to_thread(self.sender.run_once)
+                sent = await asyncio.to_thread(self.dispatcher.run_once)
             except Exception:  # noqa: BLE001 - the database may be down; keep the worker alive
-                log.exception("webhook sender failed", extra={"worker": self.name})
+                log.exception("event dispatch failed", extra={"worker": self.name})
                 sent = {}
             if not any(sent.values()):
                 await asyncio.sleep(1.0)
+
+    async def _sweep_coordination(self, stop: asyncio.Event) -> None:
+        """Every coordination_sweep_s: sweep each tenant this worker has served for coordinated
+        groups (review cases only; tidebreak.coordination.sweep). One worker at a time does it
+        (a lock in the database), the others skip that round."""
+        from tidebreak.coordination.sweep import parse_since, sweep_once
+
+        since_s = parse_since(self.coordination_sweep_since)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.coordination_sweep_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            for tenant in sorted(self._sweep_tenants):
+                try:
+                    report = await asyncio.to_thread(sweep_once, self.engine, tenant, since_s)
+                except Exception:  # noqa: BLE001 - the database may be down; keep working
+                    log.exception("coordination sweep failed", extra={"worker": self.name})
+                    continue
+                if report is not None:
+                    log.info("coordination sweep", extra={"worker": self.name,
+                                                          "tenant": tenant,
+                                                          **report.to_dict()})
 
     # -- one batch ------------------------------------------------------------------------------
 
@@ -158,6 +196,7 @@ class Worker:
             else:
                 jobs.append(job)
         for tenant in dict.fromkeys(j.tenant for j in jobs):
+            self._sweep_tenants.add(tenant)
             group = [j for j in jobs if j.tenant == tenant]
             try:
                 results = await asyncio.to_thread(self._process, tenant, group)

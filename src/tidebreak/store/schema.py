@@ -7,7 +7,9 @@ explainable parts of a decision exactly as they were returned to the caller.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -161,8 +163,12 @@ class BankEntryRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # --- media (0011_media): an image entry has its PDQ hash here and an empty key/text ---
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    __table_args__ = (Index("ix_bank_hash", "tenant", "key_hash"),)
+    __table_args__ = (Index("ix_bank_hash", "tenant", "key_hash"),
+                      Index("ix_bank_pdq", "tenant", "pdq"))
 
 
 class ReviewTaskRow(Base):
@@ -356,7 +362,7 @@ class AppealRow(Base):
 
 
 class ReviewQueueRow(Base):
-    """Per-queue service-level target; queues without a row use the defaults in review.priority."""
+    """Per-queue service-level target; queues without a row use the defaults in enforce.review_priority."""
 
     __tablename__ = "review_queues"
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -532,33 +538,52 @@ class EngagementSampleRow(Base):
 
 
 # --- scale-out ---
-# Webhook outbox, events that failed for good in a worker, backfill runs (tidebreak.scale).
+# Domain events and their deliveries (tidebreak.events), events that failed for good in a
+# worker, backfill runs (tidebreak.scale).
 
 
-class WebhookOutboxRow(Base):
-    """A decision to deliver to the platform's webhook. Written by an enforcer in the decision's
-    own transaction, so no decision is lost between commit and send; a sender loop delivers it.
-    status: pending (due at next_attempt_at), delivered, dead (retries exhausted; replayable)."""
+class DomainEventRow(Base):
+    """One domain event (tidebreak.events), written in the transaction of the change it
+    describes. `key` is its idempotency key, unique per tenant."""
 
-    __tablename__ = "webhook_outbox"
+    __tablename__ = "domain_events"
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(64))
-    decision_id: Mapped[str] = mapped_column(String(64))
-    event_id: Mapped[str] = mapped_column(String(256))
-    content_id: Mapped[str] = mapped_column(String(256))
-    url: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent (UTF-8 JSON)
+    key: Mapped[str] = mapped_column(String(320))
+    type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("tenant", "key", name="uq_domain_event_key"),)
+
+
+class EventSinkRow(Base):
+    """A destination that takes domain events: registered by the dispatcher that runs it, read
+    by every emitting transaction, which queues one delivery per subscribed sink."""
+
+    __tablename__ = "event_sinks"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    types: Mapped[list | None] = mapped_column(JSON)  # None: every type
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventDeliveryRow(Base):
+    """One event to one sink. status: pending (due at next_attempt_at), delivered, dead
+    (retries exhausted or refused by the destination; replayable)."""
+
+    __tablename__ = "event_deliveries"
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (
-        Index("ix_webhook_due", "status", "next_attempt_at"),
-        UniqueConstraint("tenant", "decision_id", "url", name="uq_webhook_decision_url"),
-    )
+    __table_args__ = (Index("ix_event_delivery_due", "sink", "status", "next_attempt_at"),)
 
 
 class EventFailureRow(Base):
@@ -612,6 +637,81 @@ class CoordinationCaseRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_coordination_cases_status", "tenant", "status", "score"),)
+
+
+class CoActionRow(Base):
+    """One co-action event recorded from live content: an account acting on an object (the post
+    it reposts or replies to, a link, a hashtag, an image's PDQ hash, or its own text) at the
+    content's creation time. `tidebreak coordination sweep` reads these by time; append-only.
+    `rows_for` is the one definition of what a content item implies (the pipeline records it,
+    `coordination.events.events_from_content` reads it), kept here, below the pipeline."""
+
+    __tablename__ = "coordination_coactions"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(256))
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(2048))
+    text: Mapped[str] = mapped_column(Text, default="")
+    ts: Mapped[float] = mapped_column(Float)  # Unix seconds of the action (content created_at)
+
+    __table_args__ = (Index("ix_coordination_coactions_ts", "tenant", "ts"),)
+
+    MAX_TEXT = 4000  # enough for near-duplicate matching; the full text stays with the content
+
+    @staticmethod
+    def rows_for(tenant: str, content: Any) -> list[dict[str, Any]]:
+        """Row dicts (for one bulk INSERT) of a created `model.Content`: its text (or the post
+        it reposts, `meta["repost_of"]`), the post it replies to, each link, each hashtag, each
+        image's PDQ hash. None without an author and a creation time: nothing to line up.
+        Values too long for the columns are left out (they could never match anyway)."""
+        if not content.author or content.created_at is None or len(content.author) > 256:
+            return []
+        ts = content.created_at.timestamp()
+        out: list[dict[str, Any]] = []
+
+        def add(suffix: str, otype: str, object_id: str, text: str = "") -> None:
+            event_id = f"{content.id}#{suffix}"
+            if len(event_id) > 300 or len(object_id) > 2048 or not _storable(object_id):
+                return  # never let one odd link fail the batch's transaction
+            if not _storable(text):
+                text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+            out.append({"tenant": tenant, "event_id": event_id,
+                        "account_id": content.author, "object_type": otype,
+                        "object_id": object_id, "text": text[:CoActionRow.MAX_TEXT], "ts": ts})
+
+        meta = content.meta or {}
+        repost_of = meta.get("repost_of")
+        if isinstance(repost_of, str) and repost_of:
+            add("repost", "repost", repost_of)
+        elif content.text.strip():
+            add("text", "text", "", content.text)
+        if content.parent_id:
+            add("reply", "reply", content.parent_id)
+        for i, url in enumerate(content.urls):
+            add(f"url{i}", "url", url)
+        for tag in dict.fromkeys(m.lower() for m in _HASHTAG_RE.findall(content.text)):
+            add(f"tag:{tag}", "hashtag", tag)
+        media = meta.get("media")
+        for k, m in enumerate(media if isinstance(media, list) else []):
+            pdq = m.get("pdq") if isinstance(m, dict) else None
+            if isinstance(pdq, str) and pdq.strip():
+                add(f"media{k}", "media_hash", pdq.strip().lower())
+        return out
+
+
+_HASHTAG_RE = re.compile(r"(?<![\w#])#(\w{2,100})")
+
+
+def _storable(value: str) -> bool:
+    """PostgreSQL text takes neither NUL nor a lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # --- fact-checks ---
@@ -786,3 +886,56 @@ class DecisionEvidenceRow(Base):
     spans: Mapped[list] = mapped_column(JSON)
     detector_version: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- adapters: Mastodon (tidebreak.adapters.mastodon) ---
+
+
+class MastodonStatusRow(Base):
+    """A status that came from the instance in a signed webhook (itself, or inside a report).
+    The adapter acts back only on these: content merely *named* `mastodon:status:...` by an API
+    caller never makes tidebreak file reports or take account actions on the instance."""
+
+    __tablename__ = "mastodon_statuses"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    status_id: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MastodonReportRow(Base):
+    """A report on the instance: filed by tidebreak (`origin` "filed") or received from the
+    instance's report.created webhook ("received"). `content_ids` are the tidebreak ids of its
+    statuses; `resolved_at` is set when tidebreak resolved it (or an account action did)."""
+
+    __tablename__ = "mastodon_reports"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    content_ids: Mapped[list] = mapped_column(JSON, default=list)
+    origin: Mapped[str] = mapped_column(String(16))  # filed | received
+    category: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_mastodon_reports_account", "tenant", "account_id"),)
+
+
+class MastodonActionRow(Base):
+    """One call tidebreak makes on the instance, claimed before it is made so it is made once:
+    `key` is "report:<content id>" (the one report filed for a status) or "penalty:<id>" /
+    "lift:<id>" (the account action for a tidebreak penalty). `done_at` is None while claimed;
+    `report_id` the instance report filed or cited."""
+
+    __tablename__ = "mastodon_actions"
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # report | silence | suspend | none | unsilence | unsuspend
+    penalty_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_id: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_mastodon_actions_account", "tenant", "account_id", "done_at"),)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from tidebreak.errors import BadInput
 from tidebreak.text.charclass import INVISIBLE, MARKS, MARKS_BMP, NONCHARACTERS
 
 MAX_BYTES = 65536
@@ -26,7 +27,7 @@ _MARK = f"(?:[{MARKS_BMP}]|(?=[\\U00010000-\\U0010ffff])[{MARKS}])"
 _ZALGO_RE = re.compile(f"{_MARK}{{{MAX_MARKS_PER_CHARACTER + 1},}}")
 
 
-class TextRejected(ValueError):
+class TextRejected(BadInput):
     """Input text refused at the boundary; `reason` is one human-readable line."""
 
     def __init__(self, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""Review tasks and queues.
+"""Review tasks and queues: the routing side of enforcement (a suspicion opens a task; the
+reviewer workflows in tidebreak.review work them).
 
 Many escalations of one item merge into one open task per queue (the higher priority wins); user
 reports merge into whatever task is open on the item (see review.reports). Every task carries its
@@ -13,7 +14,9 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from tidebreak.review import priority as prio
+from tidebreak.events.outbox import emit
+from tidebreak.events.types import DomainEventType
+from tidebreak.enforce import review_priority as prio
 from tidebreak.store.schema import ContentRow, ReviewQueueRow, ReviewTaskRow
 from tidebreak.store.txcache import added, is_new, tx_cache
 
@@ -50,7 +53,7 @@ def open_task(session: Session, *, tenant: str, content_id: str, decision_id: st
               score: float | None = None) -> tuple[ReviewTaskRow, bool]:
     """Create a task, or merge into the open one for the same item and queue. Returns
     (task, created). `priority` is the policy's hint; the stored priority is computed (see
-    review.priority) and never lower than an earlier escalation's."""
+    tidebreak.enforce.review_priority) and never lower than an earlier escalation's."""
     queue = queue or DEFAULT_QUEUE
     opened_here = tx_cache(session, "tasks_by_content")
     if is_new(session, "content", (tenant, content_id)):
@@ -82,6 +85,13 @@ def open_task(session: Session, *, tenant: str, content_id: str, decision_id: st
     rescore(task, row, now)
     session.add(task)
     opened_here.setdefault((tenant, content_id, queue), []).append(task)
+    emit(session, tenant=tenant, type=DomainEventType.REVIEW_TASK_OPENED,
+         key=(f"review:{decision_id}:{queue}" if decision_id
+              else f"review:{content_id}:{queue}:{now.isoformat()}"),
+         subject=content_id, at=now,
+         payload={"content_id": content_id, "queue": queue, "kind": kind, "reason": reason,
+                  "decision_id": decision_id, "due_at": task.due_at.isoformat()
+                  if task.due_at else None})
     if decision_id:
         _opened_by(session, decision_id).append(task)
     return task, True

@@ -1,0 +1,1 @@
+"""Detectors: one module per detector, one small interface for all (base)."""

@@ -1,0 +1,58 @@
+"""Detectors in a process of their own (TIDEBREAK_DETECT_IN=process) decide exactly as in one
+process: the same actions, rules, signals and model versions, deferred evidence still filled,
+banks still followed; a detector that fails in its process is an error, not a hang."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tidebreak.config import Settings
+from tidebreak.evidence.fill import fill
+from tidebreak.ingest import parse_event
+from tidebreak.runtime import build_pipeline
+from tidebreak.detect.bank_store import add_entry
+
+TEXTS = {
+    "h": "Muslims are vermin and should be driven out of this country",
+    "v": "I will kill you tomorrow, you are dead",
+    "b": "that referee should be fired",
+    "c": "lovely tomatoes today",
+}
+
+
+def posts(prefix: str) -> list:  # type: ignore[type-arg]
+    return [parse_event({"id": f"{prefix}{k}", "text": t, "author": f"a{k}"})
+            for k, t in TEXTS.items()]
+
+
+def test_a_child_process_decides_as_the_threads_do(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    names = ["bank", "harm", "voting"]
+    here = build_pipeline(engine, Settings(), clock=clock, detector_names=names)
+    there = build_pipeline(engine, Settings(detect_in="process"), clock=clock,
+                           detector_names=names)
+    try:
+        assert there.model_versions == here.model_versions
+        a = [o.decision for o in here.process_batch(posts("t-"))]
+        b = [o.decision for o in there.process_batch(posts("p-"))]
+        for x, y in zip(a, b):
+            assert (x.action, x.rules, x.categories) == (y.action, y.rules, y.categories)
+            assert [(s.detector, s.category, round(s.score, 6)) for s in x.signals] == \
+                   [(s.detector, s.category, round(s.score, 6)) for s in y.signals]
+        # deferred spans are computed through the child too
+        assert fill(engine, there.detectors, "default", budget_s=60).decisions >= 1
+        # a text banked after the child started is caught (the child follows the bank table)
+        with Session(engine) as s, s.begin():
+            add_entry(s, tenant="default", text="a brand new slogan we banked just now today",
+                      bank="removed", category="hate", added_by="test", now=clock())
+        time.sleep(5.2)  # BankSync looks at the table at most every 5 s (real time)
+        for p, cid in ((here, "t-bank"), (there, "p-bank")):
+            d = p.process(parse_event({"id": cid, "author": "x",
+                                       "text": "a brand new slogan we banked just now today"}))
+            assert d.decision.action.value == "remove", cid
+    finally:
+        there.detectors[0].host.close()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="detector process died"):
+        there.process(parse_event({"id": "p-late", "text": "hello", "author": "z"}))
