@@ -17,7 +17,7 @@ from tidebreak.coordination.events import events_from_records
 from tidebreak.coordination.evidence import edge_weights_from_evidence
 from tidebreak.coordination.objects import build_table
 from tidebreak.coordination.pairs import find_pairs
-from tidebreak.coordination.urls import canonical_url
+from tidebreak.text.urls import canonical_url
 from tidebreak.coordination.window import estimate_window
 
 T0 = 1_800_000_000.0

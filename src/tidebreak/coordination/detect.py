@@ -32,7 +32,7 @@ from tidebreak.coordination.scoring import (
     score,
 )
 from tidebreak.coordination.significance import MIN_NULL_PAIRS, edge_pvalues
-from tidebreak.coordination.urls import domain_of
+from tidebreak.text.urls import domain_of
 from tidebreak.coordination.textmatch import DEFAULT_TEXT_THRESHOLD
 from tidebreak.coordination.window import estimate_window
 

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import IO, Any
 
-from tidebreak.coordination.urls import NotAUrl, canonical_url
+from tidebreak.errors import BadInput
+from tidebreak.text.urls import NotAUrl, canonical_url
 from tidebreak.model import Content
 
 MAX_FIELD_LEN = 2048  # ids and URLs; longer is a broken producer, not a real object
@@ -58,7 +59,7 @@ class CoordEvent:
                 "text": self.text, "timestamp": self.timestamp}
 
 
-class BadEvent(ValueError):
+class BadEvent(BadInput):
     """One line that cannot be used; `kind` names the problem for the report's counts."""
 
     def __init__(self, kind: str, reason: str) -> None:

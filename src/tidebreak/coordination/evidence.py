@@ -17,7 +17,7 @@ import numpy as np
 
 from tidebreak.coordination.events import ObjectType
 from tidebreak.coordination.objects import EventTable
-from tidebreak.coordination.urls import domain_of
+from tidebreak.text.urls import domain_of
 
 MAX_OBJECTS_LISTED = 50
 SAMPLE_CHARS = 200

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tidebreak.coordination.events import CoordEvent, ObjectType
-from tidebreak.coordination.urls import NotAUrl, canonical_url
+from tidebreak.text.urls import NotAUrl, canonical_url
 from tidebreak.model import Content
 from tidebreak.store.schema import CoActionRow
 

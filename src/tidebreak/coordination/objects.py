@@ -16,7 +16,7 @@ import numpy as np
 
 from tidebreak.coordination.events import CoordEvent, ObjectType
 from tidebreak.coordination.textmatch import DEFAULT_TEXT_THRESHOLD, cluster_texts
-from tidebreak.coordination.urls import canonical_url
+from tidebreak.text.urls import canonical_url
 
 NO_OBJECT = -1
 

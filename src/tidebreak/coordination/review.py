@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tidebreak.coordination.detect import DETECTOR_VERSION, DetectedGroup
+from tidebreak.errors import BadInput
 from tidebreak.ledger import chain as ledger
 from tidebreak.enforce.review_queue import open_task
 from tidebreak.store.schema import CoordinationCaseRow
@@ -29,7 +30,7 @@ COORDINATED_HARM_GROUND = "Coordinated inauthentic behaviour: accounts acting in
 SUBJECT_PREFIX = "coordination:"
 
 
-class CaseNotConfirmed(ValueError):
+class CaseNotConfirmed(BadInput):
     pass
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
+from tidebreak.errors import BadInput
 from tidebreak.media.pdq import is_pdq_hex
 
 HASH_COLUMNS = ("signal_value", "signal", "pdq", "pdq_hash", "hash", "indicator")
@@ -33,7 +34,7 @@ PDQ_TYPES = {"pdq", "hash_pdq", "photo_pdq", "pdqhash"}
 MAX_LINES = 5_000_000
 
 
-class HashListError(ValueError):
+class HashListError(BadInput):
     pass
 
 

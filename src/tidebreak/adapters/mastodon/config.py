@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tidebreak.errors import ConfigError
+
 URL_ENV = "TIDEBREAK_MASTODON_URL"
 TOKEN_ENV = "TIDEBREAK_MASTODON_TOKEN"
 SECRET_ENV = "TIDEBREAK_MASTODON_WEBHOOK_SECRET"
@@ -20,7 +22,7 @@ EMAIL_ENV = "TIDEBREAK_MASTODON_NOTIFY"
 _RULE_PAIR = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*=\s*([0-9]{1,20})\s*$")
 
 
-class MastodonConfigError(ValueError):
+class MastodonConfigError(ConfigError):
     """A setting is present but wrong; `tidebreak serve` refuses to start and says which."""
 
 

@@ -14,11 +14,10 @@ if TYPE_CHECKING:
     import typer
     from sqlalchemy import Engine
 
+
 def _config() -> MastodonConfig:
-    try:
-        return MastodonConfig.from_env()
-    except MastodonConfigError as e:
-        raise ValueError(str(e)) from None  # `tidebreak serve` refuses to start and says why
+    # a MastodonConfigError (a ConfigError): `tidebreak serve` refuses to start and says why
+    return MastodonConfig.from_env()
 
 
 @hookimpl
@@ -26,7 +25,7 @@ def tidebreak_api_routers(ctx: ApiContext) -> list[Any]:
     config = _config()
     if not config.receives:
         if config.any_set:
-            raise ValueError("TIDEBREAK_MASTODON_WEBHOOK_SECRET is required to take Mastodon's "
+            raise MastodonConfigError("TIDEBREAK_MASTODON_WEBHOOK_SECRET is required to take Mastodon's "
                              "webhooks (their signature is checked with it)")
         return []
     from tidebreak.adapters.mastodon.router import mastodon_router
@@ -39,7 +38,7 @@ def tidebreak_event_sinks(settings: Settings, engine: "Engine") -> list[Any]:
     config = _config()
     if not config.acts:
         if config.url or config.token:
-            raise ValueError("the Mastodon adapter needs both TIDEBREAK_MASTODON_URL and "
+            raise MastodonConfigError("the Mastodon adapter needs both TIDEBREAK_MASTODON_URL and "
                              "TIDEBREAK_MASTODON_TOKEN to act on the instance")
         return []
     from tidebreak.adapters.mastodon.sink import MastodonSink
