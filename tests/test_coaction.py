@@ -18,6 +18,7 @@ from tidebreak.config import Settings
 from tidebreak.coordination.sweep import parse_since, sweep
 from tidebreak.ingest import parse_event
 from tidebreak.runtime import build_pipeline
+from tidebreak.store.coactions import coaction_rows
 from tidebreak.store.schema import (
     CoActionRow,
     CoordinationCaseRow,
@@ -232,10 +233,10 @@ def test_hostile_content_never_breaks_the_recording_transaction() -> None:
                 urls=("https://x.example/\x00", "https://ok.example/\ud800",
                       "https://fine.example/a"),
                 meta={"media": [{"pdq": "ABCD"}, "junk", {"pdq": 5}]})
-    rows = CoActionRow.rows_for("t", c)
+    rows = coaction_rows("t", c)
     assert [(r["object_type"], r["object_id"]) for r in rows] == [
         ("text", ""), ("url", "https://fine.example/a"), ("hashtag", "tag"),
         ("media_hash", "abcd")]
     assert "\x00" not in rows[0]["text"] and "\ud800" not in rows[0]["text"]
     long_id = Content("x" * 400, ContentKind.POST, "words", author="a", created_at=NOW)
-    assert CoActionRow.rows_for("t", long_id) == []  # the event id would not fit its column
+    assert coaction_rows("t", long_id) == []  # the event id would not fit its column

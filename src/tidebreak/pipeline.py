@@ -58,6 +58,7 @@ from tidebreak.model import (
 from tidebreak.policy import PolicySet
 from tidebreak.enforce.review_queue import close_tasks, open_task
 from tidebreak.detect.bank_store import add_entry
+from tidebreak.store.coactions import coaction_rows
 from tidebreak.store.db import read_only
 from tidebreak.store.decisions import decision_from_dict
 from tidebreak.store.schema import (
@@ -680,7 +681,7 @@ def overlapped(pipeline: Pipeline, batches: Iterable[tuple[T, Sequence[Event]]],
 def _record_coactions(s: Session, tenant: str, created: Sequence[Content]) -> None:
     """What coordination detection needs from new content (links, hashtags, reply and repost
     targets, image hashes, text), as one bulk INSERT (tidebreak.coordination.sweep reads it)."""
-    rows = [r for c in created for r in CoActionRow.rows_for(tenant, c)]
+    rows = [r for c in created for r in coaction_rows(tenant, c)]
     if rows:
         s.execute(insert(CoActionRow), rows)
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import IO, Any
 
 from tidebreak.errors import BadInput
+from tidebreak.store.coactions import coaction_rows
 from tidebreak.text.urls import NotAUrl, canonical_url
 from tidebreak.model import Content
 
@@ -275,9 +276,7 @@ def events_from_content(content: Content) -> list[CoordEvent]:
     hashtag, the post it replies to (a repost is `meta["repost_of"]`) and each image's PDQ hash
     (`meta["media"]`). Needs an author and a creation time: without them there is nothing to
     line up, so it returns no events. The same definition the pipeline records with
-    (`store.schema.CoActionRow.rows_for`)."""
-    from tidebreak.store.schema import CoActionRow
-
+    (`store.coactions.coaction_rows`)."""
     return [CoordEvent(r["event_id"], r["account_id"], ObjectType(r["object_type"]),
                        r["object_id"], r["text"], r["ts"])
-            for r in CoActionRow.rows_for("", content)]
+            for r in coaction_rows("", content)]

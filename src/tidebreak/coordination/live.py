@@ -1,7 +1,7 @@
 """Co-action events from live traffic: what the pipeline records, what the sweep reads.
 
 When content is created through the pipeline, what coordination needs is taken from it
-(`store.schema.CoActionRow.rows_for`: its text, each link, each hashtag, the post it replies
+(`store.coactions.coaction_rows`: its text, each link, each hashtag, the post it replies
 to or reposts, the PDQ hash of each image once the media stage has put one in its meta) and
 written to `coordination_coactions` in the pipeline's own recording transaction, so a decision
 and its co-actions are recorded together or not at all: one bulk INSERT per batch, nothing
@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tidebreak.coordination.events import CoordEvent, ObjectType
+from tidebreak.store.coactions import coaction_rows
 from tidebreak.text.urls import NotAUrl, canonical_url
 from tidebreak.model import Content
 from tidebreak.store.schema import CoActionRow
@@ -30,7 +31,7 @@ _COLUMNS = (CoActionRow.event_id, CoActionRow.account_id, CoActionRow.object_typ
 def record_coactions(session: Session, tenant: str, contents: Iterable[Content]) -> int:
     """Insert the co-actions of newly created contents in the caller's transaction, as one
     bulk INSERT (what the pipeline does). Returns the number of rows."""
-    rows = [r for c in contents for r in CoActionRow.rows_for(tenant, c)]
+    rows = [r for c in contents for r in coaction_rows(tenant, c)]
     if rows:
         session.execute(insert(CoActionRow), rows)
     return len(rows)
