@@ -56,3 +56,17 @@ def test_a_child_process_decides_as_the_threads_do(engine, clock) -> None:  # ty
         there.detectors[0].host.close()  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="detector process died"):
         there.process(parse_event({"id": "p-late", "text": "hello", "author": "z"}))
+
+
+def test_batch_jobs_choose_processes_for_large_files_only(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.cli import DETECT_PROCESS_FROM_BYTES, _batch_settings
+
+    monkeypatch.delenv("TIDEBREAK_DETECT_IN", raising=False)
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_text('{"id": "a", "text": "hi"}\n')
+    large.write_bytes(b'{"id": "a", "text": "hi"}\n' * (DETECT_PROCESS_FROM_BYTES // 20))
+    assert _batch_settings(small).detect_in == "thread"
+    assert _batch_settings(large).detect_in == "process"
+    assert _batch_settings(None).detect_in == "thread"  # a stream: its size is unknown
+    monkeypatch.setenv("TIDEBREAK_DETECT_IN", "thread")
+    assert _batch_settings(large).detect_in == "thread"  # an explicit choice wins

@@ -7,6 +7,7 @@ defaults to the SQLite database under ./var that `tidebreak demo` fills.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -102,6 +103,21 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
+# A file this large is worth the detector processes' start-up (about 1,000 posts).
+DETECT_PROCESS_FROM_BYTES = 256 * 1024
+
+
+def _batch_settings(path: Path | None) -> Settings:
+    """Settings for a batch job over `path`: with TIDEBREAK_DETECT_IN=auto (the default), a
+    large file is detected in processes of their own (about 10% faster on 2 cores; measured
+    in the README), a small one or a stream in this process."""
+    settings = _settings()
+    if settings.detect_in == "auto":
+        large = path is not None and path.is_file() and path.stat().st_size >= DETECT_PROCESS_FROM_BYTES
+        settings = dataclasses.replace(settings, detect_in="process" if large else "thread")
+    return settings
+
+
 
 
 # -- the main job -------------------------------------------------------------------------------
@@ -160,7 +176,7 @@ def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> No
     from tidebreak.model import routed_categories
     from tidebreak.runtime import build_pipeline, open_store
 
-    settings = _settings()
+    settings = _batch_settings(input)
     with tempfile.TemporaryDirectory(prefix="tidebreak-") as tmp:
         engine = open_engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
         pipeline = build_pipeline(engine, settings)
@@ -182,9 +198,9 @@ def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt
     """Ingest JSONL events into the store, with a progress bar; print a summary."""
     from tidebreak.runtime import build_pipeline
 
-    settings = _settings()
     if not file.exists():
         fail(f"no such file: {file}")
+    settings = _batch_settings(file)
     engine = open_engine(db)
     pipeline = build_pipeline(engine, settings)
     total = sum(1 for line in file.open("rb") if line.strip())

@@ -69,7 +69,8 @@ class Settings:
     harm_explain: str = "deferred"  # deferred (after the decision) | inline | off
     # where detectors run: "thread" (this process) or "process" (a child of their own, so
     # detection and recording do not share one interpreter lock; tidebreak.detector_process)
-    detect_in: str = "thread"
+    detect_in: str = "auto"  # auto: processes for large batch files (tidebreak.cli)
+    detect_processes: int = 0  # with detect_in="process": how many (0: one per CPU)
     # --- coordination (tidebreak.coordination.sweep): scheduled sweep in worker mode ---
     coordination_sweep_s: float = 3600.0  # seconds between sweeps; 0 turns it off
     coordination_sweep_since: str = "24h"  # how far back each sweep looks
@@ -115,7 +116,8 @@ class Settings:
             log_format=env.get("TIDEBREAK_LOG_FORMAT") or "json",
             harm_explain=_choice("TIDEBREAK_HARM_EXPLAIN", ("deferred", "inline", "off"),
                                  "deferred"),
-            detect_in=_choice("TIDEBREAK_DETECT_IN", ("thread", "process"), "thread"),
+            detect_in=_choice("TIDEBREAK_DETECT_IN", ("auto", "thread", "process"), "auto"),
+            detect_processes=_int("TIDEBREAK_DETECT_PROCESSES", 0),
             coordination_sweep_s=_float("TIDEBREAK_COORDINATION_SWEEP_S", 3600.0),
             coordination_sweep_since=env.get("TIDEBREAK_COORDINATION_SWEEP_SINCE") or "24h",
             media_fetch=_choice("TIDEBREAK_MEDIA_FETCH", ("0", "1"), "0") == "1",

@@ -1,10 +1,14 @@
-"""Detectors in a process of their own (TIDEBREAK_DETECT_IN=process).
+"""Detectors in processes of their own (TIDEBREAK_DETECT_IN=process; `auto`, the default, for
+`moderate` and `ingest` on files of 256 KiB or more).
 
 In one process, detection and recording share one interpreter lock: the model passes release
 it, but tokenising, feature building and the detectors' Python run under it, as does all of
-recording, so a stream on 2 cores uses about 1.35 of them. Here the detectors live in a child
-process (spawned, so it shares nothing it should not): the parent sends each batch's items over
-a pipe and gets the signals back, while it records the previous batch (`pipeline.overlapped`).
+recording, so a stream on 2 cores uses about 1.5 of them, and detection is the larger part.
+Here the detectors live in child processes (spawned, so they share nothing they should not),
+one per core by default, each running its models on one thread (several ONNX threads on a
+small batch mostly spin): the parent sends each batch's items over a pipe to a free child and
+gets the signals back, while it records earlier batches (`pipeline.overlapped` prepares as many
+batches ahead as there are children).
 
 Each detector in the parent is a `RemoteDetector` with the real one's name and version, so a
 decision names the same model versions; deferred evidence (`explain_later`) is forwarded too.
@@ -15,7 +19,7 @@ its parent.
 from __future__ import annotations
 
 import multiprocessing as mp
-import threading
+import queue
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +36,11 @@ class _Spec:
     tenant: str
 
 
-def _serve(conn: Any, spec: _Spec) -> None:
+def _serve(conn: Any, spec: _Spec, threads: int) -> None:
     """The child: build the detectors, then answer (detector index, method, payload) requests."""
+    import os
+
+    os.environ["TIDEBREAK_ORT_THREADS"] = str(threads)
     from tidebreak.runtime import build_detectors
     from tidebreak.store.db import open_store
 
@@ -63,47 +70,74 @@ def _serve(conn: Any, spec: _Spec) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
-class DetectorProcess:
-    """The child process and the pipe to it; one request at a time."""
+class _Child:
+    """One child process and the pipe to it."""
 
-    def __init__(self, names: Sequence[str], options: Mapping[str, Mapping[str, object]],
-                 database_url: str, tenant: str) -> None:
+    def __init__(self, spec: _Spec, threads: int) -> None:
         ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._lock = threading.Lock()
-        self.proc = ctx.Process(target=_serve, args=(child, _Spec(tuple(names), dict(options),
-                                                                   database_url, tenant)),
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, spec, threads),
                                 name="tidebreak-detectors", daemon=True)
         self.proc.start()
         child.close()
-        status, info = self._conn.recv()
+
+    def ready(self) -> list[tuple[str, str, bool]]:
+        status, info = self.conn.recv()
         if status != "ready":
-            self.close()
             raise RuntimeError(f"the detector process could not start: {info}")
-        self.detectors = [RemoteDetector(self, i, name, version, explains)
-                          for i, (name, version, explains) in enumerate(info)]
+        return info  # type: ignore[no-any-return]
 
     def call(self, index: int, method: str, payload: Any) -> Any:
-        with self._lock:
-            try:
-                self._conn.send((index, method, payload))
-                status, result = self._conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
-                raise RuntimeError("the detector process died") from None
+        try:
+            self.conn.send((index, method, payload))
+            status, result = self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            raise RuntimeError("the detector process died") from None
         if status != "ok":
             raise RuntimeError(f"detector failed in its process: {result}")
         return result
 
     def close(self) -> None:
         try:
-            with self._lock:
-                self._conn.send(None)
+            self.conn.send(None)
         except (OSError, BrokenPipeError):
             pass
         self.proc.join(timeout=5)
         if self.proc.is_alive():
             self.proc.kill()
-        self._conn.close()
+        self.conn.close()
+
+
+class DetectorProcess:
+    """`children` processes hosting the same detectors; a request goes to a free one."""
+
+    def __init__(self, names: Sequence[str], options: Mapping[str, Mapping[str, object]],
+                 database_url: str, tenant: str, *, children: int = 1,
+                 threads: int = 1) -> None:
+        spec = _Spec(tuple(names), dict(options), database_url, tenant)
+        self._children = [_Child(spec, threads) for _ in range(max(1, children))]
+        try:
+            infos = [c.ready() for c in self._children]  # they load their models together
+        except RuntimeError:
+            self.close()
+            raise
+        self._free: queue.Queue[_Child] = queue.Queue()
+        for c in self._children:
+            self._free.put(c)
+        self.size = len(self._children)
+        self.detectors = [RemoteDetector(self, i, name, version, explains)
+                          for i, (name, version, explains) in enumerate(infos[0])]
+
+    def call(self, index: int, method: str, payload: Any) -> Any:
+        child = self._free.get()
+        try:
+            return child.call(index, method, payload)
+        finally:
+            self._free.put(child)
+
+    def close(self) -> None:
+        for c in self._children:
+            c.close()
 
 
 class RemoteDetector:

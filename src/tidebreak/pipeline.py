@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -146,6 +147,8 @@ class Pipeline:
                  adjusters: Sequence[Adjuster] = ()) -> None:
         self.engine = engine
         self.detectors = list(detectors)
+        # batches `overlapped` may prepare while one records (more with detector processes)
+        self.prepare_ahead = 1
         self.policy = policy
         self.tenant = tenant
         self.strike_days = strike_days
@@ -662,20 +665,23 @@ class _BatchRows:
 
 def overlapped(pipeline: Pipeline, batches: Iterable[tuple[T, Sequence[Event]]],
                ) -> Iterator[tuple[T, Sequence[Event], list[Outcome | PipelineError]]]:
-    """Process batches in order, preparing (detecting) batch k+1 in a helper thread while batch
-    k records: model passes run outside the GIL, so detection and recording share the cores.
+    """Process batches in order, preparing (detecting) batches k+1.. k+`prepare_ahead` in helper
+    threads while batch k records: model passes run outside the GIL (or in detector processes,
+    tidebreak.detector_process), so detection and recording share the cores.
     Results are exactly those of `process_batch` on each batch in turn. Yields (tag, events,
     results) per batch; `tag` is the caller's (e.g. the batch's input line numbers)."""
-    with ThreadPoolExecutor(1, thread_name_prefix="tidebreak-prepare") as pool:
-        ahead: tuple[T, Sequence[Event], Future[Prepared]] | None = None
+    depth = max(1, pipeline.prepare_ahead)
+    with ThreadPoolExecutor(depth, thread_name_prefix="tidebreak-prepare") as pool:
+        ahead: deque[tuple[T, Sequence[Event], Future[Prepared]]] = deque()
         for tag, events in batches:
-            in_flight = ahead[1] if ahead is not None else ()
-            nxt = (tag, events, pool.submit(pipeline.prepare, events, in_flight))
-            if ahead is not None:
-                yield ahead[0], ahead[1], pipeline.record(ahead[2].result())
-            ahead = nxt
-        if ahead is not None:
-            yield ahead[0], ahead[1], pipeline.record(ahead[2].result())
+            in_flight = [e for _, evs, _ in ahead for e in evs]
+            ahead.append((tag, events, pool.submit(pipeline.prepare, events, in_flight)))
+            if len(ahead) > depth:
+                t, evs, fut = ahead.popleft()
+                yield t, evs, pipeline.record(fut.result())
+        while ahead:
+            t, evs, fut = ahead.popleft()
+            yield t, evs, pipeline.record(fut.result())
 
 
 def _record_coactions(s: Session, tenant: str, created: Sequence[Content]) -> None:

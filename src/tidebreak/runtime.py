@@ -6,6 +6,7 @@ run the same detectors and policies.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -164,13 +165,23 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
         from tidebreak.detector_process import DetectorProcess
 
         host = DetectorProcess(names, detector_options(settings),
-                               engine.url.render_as_string(hide_password=False), tenant)
+                               engine.url.render_as_string(hide_password=False), tenant,
+                               children=settings.detect_processes or _cpus())
         dets, hooks = list(host.detectors), []
     else:
+        host = None
         dets, hooks = build_detectors(names, engine, tenant, options=detector_options(settings))
-    return Pipeline(engine, dets, policy or load_policies(settings, engine, tenant), tenant=tenant,
-                    strike_days=settings.strike_days, clock=clock, before_batch=hooks,
-                    enforcers=enforcers(settings), adjusters=adjusters(settings))
+    pipeline = Pipeline(engine, dets, policy or load_policies(settings, engine, tenant),
+                        tenant=tenant, strike_days=settings.strike_days, clock=clock,
+                        before_batch=hooks, enforcers=enforcers(settings),
+                        adjusters=adjusters(settings))
+    if host is not None:
+        pipeline.prepare_ahead = host.size
+    return pipeline
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def bundled_data(name: str) -> Path:
