@@ -151,17 +151,21 @@ def dispatcher_for(engine: Engine, settings: Settings, *,
 
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
-                   detector_names: Sequence[str] | None = None) -> Pipeline:
+                   detector_names: Sequence[str] | None = None,
+                   detectors: Sequence[Detector] | None = None) -> Pipeline:
     """The one place a pipeline is assembled: detectors by name (`detector_names`, default the
-    configured ones; empty for a pipeline that only records human decisions), the policy, and
-    every plug-in's enforcers and adjusters in their order."""
+    configured ones; empty for a pipeline that only records human decisions) or ready-made
+    `detectors` (a simulator's), the policy, and every plug-in's enforcers and adjusters in
+    their order."""
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
     # the event sinks configured here subscribe now, so what this pipeline decides is queued
     # for them even before a dispatcher (serve, a worker, `tidebreak events deliver`) runs
     register_sinks(engine, configured_sinks(settings, engine), now=clock())
     names = settings.detectors if detector_names is None else detector_names
-    if settings.detect_in == "process" and names:
+    if detectors is not None:
+        host, dets, hooks = None, list(detectors), []
+    elif settings.detect_in == "process" and names:
         from tidebreak.detector_process import DetectorProcess
 
         host = DetectorProcess(names, detector_options(settings),

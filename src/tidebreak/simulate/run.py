@@ -30,13 +30,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tidebreak.enforce.breaker import BreakerEnforcer, EngagementUpdate, record_engagement
+from tidebreak.config import Settings
+from tidebreak.enforce.breaker import EngagementUpdate, record_engagement
 from tidebreak.enforce.distribution import MAX_IDS, reach
-from tidebreak.enforce.groups import GroupEnforcer, set_roles
-from tidebreak.enforce.penalties import PenaltyEnforcer
+from tidebreak.enforce.groups import set_roles
 from tidebreak.model import Action, ActionType, Content, ContentKind, Event, EventType, Item, Signal
-from tidebreak.pipeline import Pipeline
 from tidebreak.policy import PolicySet, load_default_policy
+from tidebreak.runtime import build_pipeline
 from tidebreak.simulate.network import Network, Post, build_network, make_posts
 from tidebreak.store.db import open_store
 from tidebreak.store.schema import GroupRow, ReviewTaskRow
@@ -171,8 +171,9 @@ class Tidebreak:
         self.clock = Clock()
         self.engine = open_store(f"sqlite:///{db}")
         self.policy = PolicySet(load_default_policy())
-        self.pipeline = Pipeline(self.engine, [Replay(posts)], self.policy, clock=self.clock,
-                                 enforcers=[PenaltyEnforcer(), GroupEnforcer(), BreakerEnforcer()])
+        # the engine as `tidebreak serve` assembles it, with the simulator's scores as detector
+        self.pipeline = build_pipeline(self.engine, Settings(), policy=self.policy,
+                                       clock=self.clock, detectors=[Replay(posts)])
         with Session(self.engine) as s, s.begin():
             for gid, admin in net.admins.items():
                 set_roles(s, "default", gid, {"admin": [admin]}, [], START, by="simulator")
