@@ -408,3 +408,32 @@ def test_events_reach_a_nats_subject_once_each(engine, clock, tmp_path) -> None:
         server.stop()
     with pytest.raises(ValueError, match="overlaps the workers' subject"):
         NatsSink(server.url, "tidebreak.domain")
+
+
+def test_fact_check_labels_and_appeal_outcomes_reach_the_platform(engine, clock, receiver) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.detect.factcheck import FactCheckDetector
+    from tidebreak.factcheck.index import ClaimIndex
+    from tidebreak.review.appeals import decide_appeal, file_appeal
+    from tidebreak.review.leases import claim
+
+    from .test_factcheck_index import CLAIMS
+
+    dispatcher = Dispatcher(engine, [WebhookSink("platform", receiver.url, SECRET)], clock=clock)
+    p = full_pipeline(engine, clock)
+    p.detectors.append(FactCheckDetector(index=ClaimIndex(CLAIMS)))
+    d = p.process(post("f1", "the new 5G towers are what's spreading covid, wake up")).decision
+    assert d.rules == ["misinfo-false-label"]
+    p.process(post("r1", "they are vermin [hate=0.99]", author="u5"))
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        appeal = file_appeal(s, tenant="default", content_id="r1", appellant="u5",
+                             appellant_role="author", statement="a quote", now=clock.now)
+    task = claim(engine, tenant="default", queue="appeals", reviewer="senior", now=clock.now)
+    assert task is not None and task.id == appeal.task_id
+    decide_appeal(p, task_id=task.id, reviewer="senior", outcome="reverse",
+                  clause_id="hate-remove", note="a quotation, not an attack")
+    dispatcher.run_once()
+    [label] = receiver.events("factcheck.label_applied")
+    assert label["subject"] == "f1" and "fullfact.org/health/5g-coronavirus" in label["data"]["labels"][0]
+    assert label["data"]["fact_checks"][0]["fact_check_url"].startswith("https://fullfact.org")
+    [decided] = receiver.events("appeal.decided")
+    assert decided["subject"] == "r1" and decided["data"]["status"] == "reversed"

@@ -31,7 +31,7 @@ from tidebreak.coordination.scoring import (
     persistence,
     score,
 )
-from tidebreak.coordination.significance import MIN_NULL_PAIRS, edge_pvalues
+from tidebreak.coordination.significance import MIN_NULL_PAIRS, edge_pvalues, populations
 from tidebreak.text.urls import domain_of
 from tidebreak.coordination.textmatch import DEFAULT_TEXT_THRESHOLD
 from tidebreak.coordination.window import estimate_window
@@ -135,11 +135,15 @@ def detect(events: Sequence[CoordEvent], params: DetectionParams = DetectionPara
     # pairs once at the widest scale; each narrower scale is a filter on their gaps
     i_all, j_all = find_pairs(pair_obj, table.t, table.account, max(scales))
     gaps = np.abs(table.t[j_all] - table.t[i_all])
+    # the accounts each account could have met: the null of the significance test is local
+    population = (populations(pair_obj, table.account, len(table.accounts))
+                  if significance else None)
     candidates: list[DetectedGroup] = []
     per_scale: dict[str, dict[str, int]] = {}
     for window in scales:
         on = gaps <= window
-        found, counts = _detect_at(table, i_all[on], j_all[on], window, params, significance)
+        found, counts = _detect_at(table, i_all[on], j_all[on], window, params, significance,
+                                   population)
         candidates.extend(found)
         per_scale[f"{window:g}"] = counts
     reported, below = _merge_scales(candidates, params.min_score)
@@ -181,14 +185,15 @@ def _merge_scales(candidates: list[DetectedGroup],
 
 def _detect_at(table: EventTable, i: np.ndarray, j: np.ndarray, window: float,
                params: DetectionParams,
-               significance: bool) -> tuple[list[DetectedGroup], dict[str, int]]:
+               significance: bool, population: np.ndarray | None = None
+               ) -> tuple[list[DetectedGroup], dict[str, int]]:
     """Scored candidate groups at one window, from that window's co-action pairs."""
     n_acc = len(table.accounts)
     edges = directed_weights(i, j, table.account, table.activity)
     keep = select_edges(edges, min_weight=params.min_weight,
                         min_association=params.min_association, percentile=params.percentile)
     if significance and len(i) >= MIN_NULL_PAIRS:
-        _, pvalue = edge_pvalues(i, j, table.account, edges, n_acc)
+        _, pvalue = edge_pvalues(i, j, table.account, edges, n_acc, population)
         keep &= pvalue < params.alpha
     kept = edges.subset(keep)
     all_events_on = np.bincount(table.obj[table.obj != NO_OBJECT], minlength=len(table.objects))

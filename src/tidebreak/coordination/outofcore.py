@@ -38,7 +38,12 @@ from tidebreak.coordination.detect import (
 from tidebreak.coordination.edges import EdgeTable
 from tidebreak.coordination.events import CoordEvent, EventReader, ObjectType
 from tidebreak.coordination.objects import NO_OBJECT, EventTable, object_key
-from tidebreak.coordination.significance import MIN_NULL_PAIRS
+from tidebreak.coordination.significance import (
+    MIN_NULL_PAIRS,
+    null_lambda,
+    populations,
+    upper_tail,
+)
 from tidebreak.coordination.textmatch import TextClusterer
 
 CHUNK = 200_000
@@ -189,6 +194,11 @@ class OutOfCore:
             UNION ALL
             SELECT a.r, o.r, a.acc, o.acc, o.t - a.t
             FROM pe a JOIN pe o ON a.obj = o.obj AND o.b = a.b + 1 WHERE {pair_cond}""")
+        population = None
+        if significance:  # the accounts each account could have met (see `significance`)
+            got = con.execute("SELECT DISTINCT acc, obj FROM pe").fetchnumpy()
+            population = populations(got["obj"], got["acc"], n_acc)
+            del got
         con.execute("DROP TABLE pe")
         clock.lap("pairs")
         co_actions = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
@@ -202,8 +212,10 @@ class OutOfCore:
 
         candidates: list[DetectedGroup] = []
         per_scale: dict[str, dict[str, int]] = {}
-        for window in scales:
-            kept, n_edges = self._kept_edges(window, activity, n_acc, significance)
+        self._edge_counts(scales)
+        clock.lap("edge_counts")
+        for k, window in enumerate(scales):
+            kept, n_edges = self._kept_edges(k, activity, n_acc, population)
             found, n_groups = self._groups(kept, window, all_on)
             candidates.extend(found)
             per_scale[f"{window:g}"] = {"edges": n_edges, "edges_kept": len(kept),
@@ -223,57 +235,59 @@ class OutOfCore:
                  "seconds": clock.laps}
         return DetectionResult(reported, below, widest, stats)
 
-    def _kept_edges(self, window: float, activity: np.ndarray, n_acc: int,
-                    significance: bool) -> tuple[EdgeTable, int]:
-        """The window's edges that pass the filters, ordered as `edges.directed_weights`
+    def _edge_counts(self, scales: tuple[float, ...]) -> None:
+        """Every window's counts in one pass over the pairs (the windows are nested): per
+        account pair (a < b) and window k, ab_k / ba_k = the distinct events of a (of b) with an
+        event of the other within the window (`edges.directed_weights`), n_k = the co-action
+        pairs (the significance test's count). A directed event counts at window k when its
+        closest partner event is within it, so each (src, dst, event) keeps only its smallest
+        gap."""
+        inner, outer = [], []
+        for k, w in enumerate(scales):
+            inner.append(f"count(*) FILTER (WHERE side AND gap <= {float(w)!r}) AS p{k}")
+            outer += [f"count(*) FILTER (WHERE src < dst AND g <= {float(w)!r}) AS ab{k}",
+                      f"count(*) FILTER (WHERE src > dst AND g <= {float(w)!r}) AS ba{k}",
+                      f"CAST(sum(p{k}) AS BIGINT) AS n{k}"]
+        self.con.execute(f"""CREATE OR REPLACE TABLE und AS
+            SELECT least(src, dst) AS a, greatest(src, dst) AS b, {', '.join(outer)} FROM (
+              SELECT src, dst, min(gap) AS g, {', '.join(inner)} FROM (
+                SELECT ai AS src, aj AS dst, i AS ev, gap, true AS side FROM pairs
+                UNION ALL SELECT aj, ai, j, gap, false FROM pairs)
+              GROUP BY src, dst, ev)
+            GROUP BY 1, 2""")
+
+    def _kept_edges(self, k: int, activity: np.ndarray, n_acc: int,
+                    population: np.ndarray | None) -> tuple[EdgeTable, int]:
+        """Window k's edges that pass the filters, ordered as `edges.directed_weights`
         orders them (by account pair), so grouping sees the same graph in the same order."""
         p, con = self.params, self.con
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE w AS
-            SELECT i, j, ai, aj FROM pairs WHERE gap <= {float(window)!r}""")
-        con.execute("""CREATE OR REPLACE TEMP TABLE directed AS
-            SELECT src, dst, count(DISTINCT ev) AS w FROM (
-              SELECT ai AS src, aj AS dst, i AS ev FROM w
-              UNION ALL SELECT aj, ai, j FROM w) GROUP BY src, dst""")
-        con.execute("""CREATE OR REPLACE TEMP TABLE und AS
-            SELECT least(src, dst) AS a, greatest(src, dst) AS b,
-                   max(CASE WHEN src < dst THEN w END) AS w_ab,
-                   max(CASE WHEN src > dst THEN w END) AS w_ba
-            FROM directed GROUP BY 1, 2""")
-        n_edges = con.execute("SELECT count(*) FROM und").fetchall()[0][0]
-        cond = [f"least(w_ab, w_ba) >= {int(p.min_weight)}"]
+        on = f"n{k} > 0"
+        n_edges = con.execute(f"SELECT count(*) FROM und WHERE {on}").fetchall()[0][0]
+        weight = f"least(ab{k}, ba{k})"
+        cond = [on, f"{weight} >= {int(p.min_weight)}"]
         if p.percentile > 0 and n_edges:
-            q = con.execute(f"SELECT quantile_cont(least(w_ab, w_ba), {p.percentile!r}) "
-                            "FROM und").fetchall()[0][0]
-            cond.append(f"least(w_ab, w_ba) >= {float(q)!r}")
-        got = con.execute(f"SELECT a, b, w_ab, w_ba FROM und WHERE {' AND '.join(cond)} "
-                          "ORDER BY a, b").fetchnumpy()
+            q = con.execute(f"SELECT quantile_cont({weight}, {p.percentile!r}) "
+                            f"FROM und WHERE {on}").fetchall()[0][0]
+            cond.append(f"{weight} >= {float(q)!r}")
+        got = con.execute(f"SELECT a, b, ab{k} AS w_ab, ba{k} AS w_ba, n{k} AS n FROM und "
+                          f"WHERE {' AND '.join(cond)} ORDER BY a, b").fetchnumpy()
         a = got["a"].astype(np.int64)
         b = got["b"].astype(np.int64)
         w_ab, w_ba = got["w_ab"].astype(np.int64), got["w_ba"].astype(np.int64)
         assoc = np.minimum(w_ab, w_ba) / np.sqrt(activity[a].astype(np.float64) * activity[b])
         keep = assoc >= p.min_association
         edges = EdgeTable(a[keep], b[keep], w_ab[keep], w_ba[keep], assoc[keep])
-        total = con.execute("SELECT count(*) FROM w").fetchall()[0][0]
-        if significance and len(edges) and total >= MIN_NULL_PAIRS:
-            edges = edges.subset(self._significant(edges, n_acc, total))
+        n_ab = got["n"].astype(np.int64)[keep]
+        if population is not None and len(edges):
+            deg = np.zeros(n_acc, dtype=np.int64)
+            got = con.execute(f"""SELECT acc, CAST(sum(n) AS BIGINT) AS d FROM (
+                SELECT a AS acc, n{k} AS n FROM und WHERE {on}
+                UNION ALL SELECT b, n{k} FROM und WHERE {on}) GROUP BY acc""").fetchnumpy()
+            deg[got["acc"]] = got["d"]
+            if int(deg.sum()) // 2 >= MIN_NULL_PAIRS:
+                lam = null_lambda(deg, population, edges.a, edges.b)
+                edges = edges.subset(upper_tail(n_ab, lam) < p.alpha)
         return edges, int(n_edges)
-
-    def _significant(self, edges: EdgeTable, n_acc: int, total: int) -> np.ndarray:
-        from scipy.special import gammainc
-
-        con = self.con
-        deg = np.zeros(n_acc, dtype=np.int64)
-        got = con.execute("""SELECT acc, count(*) AS d FROM (SELECT ai AS acc FROM w
-                             UNION ALL SELECT aj FROM w) GROUP BY acc""").fetchnumpy()
-        deg[got["acc"]] = got["d"]
-        con.register("ke", {"a": edges.a.astype(np.int32), "b": edges.b.astype(np.int32)})
-        got = con.execute("""SELECT ke.a, ke.b, count(*) AS n FROM w JOIN ke
-                             ON least(w.ai, w.aj) = ke.a AND greatest(w.ai, w.aj) = ke.b
-                             GROUP BY ke.a, ke.b ORDER BY ke.a, ke.b""").fetchnumpy()
-        con.unregister("ke")
-        n_ab = got["n"].astype(np.float64)  # same order as edges (both sorted by a, b)
-        lam = deg[edges.a].astype(np.float64) * deg[edges.b] / max(2.0 * total, 1.0)
-        return gammainc(n_ab, lam) < self.params.alpha
 
     def _groups(self, kept: EdgeTable, window: float,
                 all_on: np.ndarray) -> tuple[list[DetectedGroup], int]:
@@ -288,8 +302,9 @@ class OutOfCore:
         con.execute("CREATE OR REPLACE TEMP TABLE mrows AS SELECT r FROM ev "
                     "WHERE acc IN (SELECT acc FROM m)")
         con.unregister("m")
-        pr = con.execute("""SELECT i, j FROM w WHERE i IN (SELECT r FROM mrows)
-                            AND j IN (SELECT r FROM mrows)""").fetchnumpy()
+        pr = con.execute(f"""SELECT i, j FROM pairs WHERE gap <= {float(window)!r}
+                             AND i IN (SELECT r FROM mrows)
+                             AND j IN (SELECT r FROM mrows)""").fetchnumpy()
         r = rows["r"]
         i = np.searchsorted(r, pr["i"])
         j = np.searchsorted(r, pr["j"])
