@@ -437,3 +437,32 @@ def test_fact_check_labels_and_appeal_outcomes_reach_the_platform(engine, clock,
     assert label["data"]["fact_checks"][0]["fact_check_url"].startswith("https://fullfact.org")
     [decided] = receiver.events("appeal.decided")
     assert decided["subject"] == "r1" and decided["data"]["status"] == "reversed"
+
+
+def test_upgrading_keeps_webhooks_that_were_waiting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The decision-only outbox (before migration 0012) becomes domain events: nothing queued
+    is lost, nothing already delivered is sent again."""
+    from sqlalchemy import text
+
+    from tidebreak.store.db import make_engine, migrate
+    from tidebreak.store.schema import EventDeliveryRow
+
+    engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    migrate(engine, "0006_scale")
+    body = json.dumps({"type": "decision", "tenant": "default", "event_id": "p1",
+                       "content_id": "p1", "decision": {"decision_id": "d1", "action": "remove"}})
+    with engine.begin() as c:
+        for decision, status in (("d1", "pending"), ("d0", "delivered")):
+            c.execute(text("INSERT INTO webhook_outbox (tenant, decision_id, event_id, content_id,"
+                           " url, body, status, attempts, next_attempt_at, created_at) VALUES "
+                           "('default', :d, 'p1', 'p1', 'http://x', :b, :s, 0, "
+                           "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"),
+                      {"d": decision, "b": body, "s": status})
+    migrate(engine, "heads")
+    with Session(engine) as s:
+        [ev] = s.execute(select(DomainEventRow)).scalars().all()
+        assert (ev.key, ev.type, ev.subject) == ("decision:d1", "decision.made", "p1")
+        assert ev.payload["decision"]["action"] == "remove" and "type" not in ev.payload
+        [d] = s.execute(select(EventDeliveryRow)).scalars().all()
+        assert (d.sink, d.status, d.event_id) == ("webhook", "pending", ev.id)
+    engine.dispose()

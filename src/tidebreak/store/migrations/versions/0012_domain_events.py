@@ -76,11 +76,12 @@ def _fold_in_webhook_outbox() -> None:
         payload = json.loads(body)
         payload.pop("type", None)
         payload.pop("tenant", None)
-        res = conn.execute(events.insert().values(
+        event_id = conn.execute(events.insert().values(
             tenant=tenant, key=f"decision:{decision_id}", type="decision.made",
-            subject=content_id, payload=payload, created_at=created_at))
+            subject=content_id, payload=payload, created_at=created_at
+        ).returning(events.c.id)).scalar_one()
         conn.execute(deliveries.insert().values(
-            sink="webhook", event_id=res.inserted_primary_key[0], tenant=tenant,
+            sink="webhook", event_id=event_id, tenant=tenant,
             status="pending", attempts=0, next_attempt_at=due))
 
 
