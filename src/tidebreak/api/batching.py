@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -38,8 +39,10 @@ class MicroBatcher:
         self.pipeline = pipeline
         self.max_batch = max_batch
         self.wait_s = wait_s
-        # one thread per stage: a batch records while the next one is prepared
-        self._prepare = ThreadPoolExecutor(1, thread_name_prefix="tidebreak-api-prepare")
+        # a batch records while the next ones are prepared (as many as the pipeline prepares
+        # ahead: one, or one per detector process)
+        self._prepare = ThreadPoolExecutor(max(1, pipeline.prepare_ahead),
+                                           thread_name_prefix="tidebreak-api-prepare")
         self._record = ThreadPoolExecutor(1, thread_name_prefix="tidebreak-api-record")
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary())
@@ -60,27 +63,34 @@ class MicroBatcher:
 
     async def _drain(self, state: _LoopState) -> None:
         loop = asyncio.get_running_loop()
+        # up to `depth` batches prepared ahead (more than one with detector processes), while
+        # the batch before them records; batches record in the order they were taken
+        depth = max(1, self.pipeline.prepare_ahead)
+        preparing: deque[tuple[list[tuple[Event, asyncio.Future[Result]]], list[Event],
+                               asyncio.Future[Prepared]]] = deque()
         recording: asyncio.Task[None] | None = None
         recording_events: Sequence[Event] = ()
         try:
-            while state.queue or recording is not None:
-                batch = None
-                if state.queue:
-                    if recording is None:
+            while state.queue or preparing or recording is not None:
+                while state.queue and len(preparing) < depth:
+                    if recording is None and not preparing:
                         await asyncio.sleep(self.wait_s)  # let requests arriving together join
                     batch = state.queue[:self.max_batch]
                     del state.queue[:self.max_batch]
                     events = [ev for ev, _ in batch]
-                    try:
-                        prepared = await loop.run_in_executor(
-                            self._prepare, self.pipeline.prepare, events, recording_events)
-                    except Exception as exc:  # noqa: BLE001 - the batch's callers get the error
-                        _fail(batch, exc)
-                        batch = None
+                    ahead = [*recording_events, *(e for _, evs, _ in preparing for e in evs)]
+                    preparing.append((batch, events, loop.run_in_executor(
+                        self._prepare, self.pipeline.prepare, events, ahead)))
                 if recording is not None:
                     await recording  # batches record in order
                     recording, recording_events = None, ()
-                if batch is not None:
+                if preparing:
+                    batch, events, fut = preparing.popleft()
+                    try:
+                        prepared = await fut
+                    except Exception as exc:  # noqa: BLE001 - the batch's callers get the error
+                        _fail(batch, exc)
+                        continue
                     metrics.API_BATCH_SIZE.observe(len(batch))
                     recording = loop.create_task(self._record_batch(batch, prepared))
                     recording_events = events
