@@ -135,3 +135,38 @@ def test_aggregators_spread_over_many_domains_and_short_bursts_score_lower() -> 
 def test_windows_must_be_non_negative() -> None:
     with pytest.raises(ValueError):
         detect([], DetectionParams(windows=(-1.0, 60.0)))
+
+
+def _copy(events: list[CoordEvent], pre: str) -> list[CoordEvent]:
+    return [CoordEvent(pre + e.event_id, pre + e.account_id, e.object_type,
+                       e.object_id + "/" + pre, e.text, e.timestamp) for e in events]
+
+
+def test_the_null_is_local_separate_populations_do_not_dilute_it() -> None:
+    """A platform of separate communities (no object in common) gives each pair the test it
+    would get in its own community alone: the global co-action total would grow with every
+    community added and let ordinary pairs through."""
+    from tidebreak.coordination.significance import populations
+
+    rng = np.random.default_rng(3)
+    one = _background(rng, n_accounts=300, n_objects=250)
+    many = [e for k in range(5) for e in _copy(one, f"c{k}-")]
+
+    def pvalues(events: list[CoordEvent], local: bool) -> dict[tuple[str, str], float]:
+        table = build_table(events)
+        n_acc = len(table.accounts)
+        i, j = find_pairs(table.obj, table.t, table.account, 3600.0)
+        edges = directed_weights(i, j, table.account, table.activity)
+        pop = populations(table.obj, table.account, n_acc) if local else None
+        _, p = edge_pvalues(i, j, table.account, edges, n_acc, pop)
+        names = table.accounts
+        return {(names[a].split("-", 1)[-1], names[b].split("-", 1)[-1]): float(q)
+                for a, b, q in zip(edges.a.tolist(), edges.b.tolist(), p.tolist())
+                if names[a].startswith("c0-") or not local}
+
+    alone = pvalues(_copy(one, "c0-"), local=False)
+    local = pvalues(many, local=True)
+    assert len(local) == len(alone) and len(alone) > 100
+    assert all(abs(local[k] - alone[k]) <= 1e-9 * max(alone[k], 1e-300) for k in alone)
+    table = build_table(many)
+    assert len(set(populations(table.obj, table.account, len(table.accounts)).tolist())) == 5

@@ -9,8 +9,11 @@ What lives where:
 - DuckDB does the heavy relational work out of core, spilling to its temp directory: duplicate
   event ids, objects acted on by too many accounts, co-action pairs at the widest window (an
   equi-join on (object, time bucket) so that no object's full cross product is ever built),
-  and per window the directed edge weights, the pair counts and degrees of the significance
-  test, and the edge filters.
+  and, in one pass over the pairs for all windows (they are nested: conditional aggregates),
+  the directed edge weights and the pair counts of the significance test; then per window the
+  degrees and the edge filters. The test's populations (connected components of the
+  account-object graph, see `significance`) are found in Python from the distinct
+  (account, object) rows.
 - Only the kept edges come back to Python, where grouping, scoring and evidence run on a small
   table holding just the candidate members' events (`detect.describe_groups`, the very code the
   in-memory path runs), so both paths produce the same groups.
