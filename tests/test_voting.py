@@ -190,3 +190,36 @@ def test_text_in_a_language_the_model_is_not_measured_in_goes_to_a_person(engine
     d = p.process(parse_event({"id": "es1", "author": "u9", "text": lie_es})).decision
     assert d.categories == () and d.action == ActionType.REVIEW
     assert "language-not-covered-review" in d.rules
+
+
+def test_ngram_features_are_stable_hashed_buckets() -> None:
+    from tidebreak.detect.voting import NGRAM_DIM, ngram_features
+
+    f = ngram_features("Text VOTE to 88022!")
+    assert (f == ngram_features("text vote to 88022")).all()  # case and punctuation fold away
+    assert f.dtype.kind == "i" and len(set(f.tolist())) == len(f) and 0 <= f.min() < f.max() < NGRAM_DIM
+    assert len(ngram_features("")) == 0
+
+
+def test_the_ensemble_combination_is_a_distribution_and_weight_zero_is_minilm_alone() -> None:
+    import numpy as np
+
+    from tidebreak.detect.voting import NgramModel, combine
+
+    rng = np.random.default_rng(0)
+    minilm = rng.dirichlet(np.ones(len(CLASSES)), size=4)
+    ngram = NgramModel(rng.normal(size=(1 << 18, len(CLASSES))).astype(np.float16),
+                       np.zeros(len(CLASSES))).proba(LIES + [""])
+    assert np.allclose(ngram.sum(axis=1), 1.0, atol=1e-5)
+    for mode in ("linear", "log"):
+        assert np.allclose(combine(minilm, ngram, mode, 0.0), minilm, atol=1e-5)
+        assert np.allclose(combine(minilm, ngram, mode, 0.4).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_installed_ensemble_matches_its_metadata() -> None:
+    m = get_claims_model()
+    ens = m.meta.get("ensemble") or {}
+    assert len(m.extra_runners) == len(ens.get("members") or [None]) - 1
+    assert (m.ngram is not None) == bool(ens.get("ngram"))
+    if m.ngram is not None:
+        assert 0.0 < m.ensemble_weight < 1.0 and m.ensemble_mode in ("linear", "log")

@@ -1,6 +1,12 @@
 """Train the election-claims model (models/voting/): claim type and stance, plus its topic gate.
 
-    .venv-train/bin/python training/train_voting.py            # ~10 min on 2 cores, then installs
+    .venv-train/bin/python training/train_voting.py            # ~13 min on 2 cores, then installs
+    .venv-train/bin/python training/voting_ngram.py --install --test   # then the n-gram member
+
+The installed model (v1.2) is this script's MiniLM graph in an ensemble with a hashed n-gram
+logistic regression (training/voting_ngram.py): a retrain here writes metadata without the
+ensemble, so run voting_ngram.py after it to refit the n-gram member's weight on the new graph.
+`--seed N` trains another member on the same splits (measured in v1.2 and not kept).
 
 Data (all written for tidebreak, CC0; no third-party text):
 - training/data/voting_claims/written_{a,b,c}.jsonl: ~3,000 social-media posts, each labelled with
@@ -236,7 +242,7 @@ def fit_gate(rows: list[dict]) -> dict:
 # ------------------------------------------------------------------ model
 
 
-def train(rows: list[dict]) -> Path:
+def train(rows: list[dict], seed: int = SEED) -> Path:
     tok = fh.make_tokenizer(MAX_LEN)
     model = fh.harm_net("sdpa", n_out=len(CLASSES) + len(STANCES))  # sdpa trains faster
     bert = model.bert
@@ -249,7 +255,7 @@ def train(rows: list[dict]) -> Path:
               {"params": model.head.parameters(), "lr": HEAD_LR}]
     opt = torch.optim.AdamW(params, weight_decay=0.01)
     lengths = np.array([len(e.ids) for e in enc])
-    plan = [b for ep in range(EPOCHS) for b in fh.batches(lengths, BATCH, SEED + ep)]
+    plan = [b for ep in range(EPOCHS) for b in fh.batches(lengths, BATCH, seed + ep)]
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 60) * max(0.0, 1 - s / len(plan)))
     ce = torch.nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=SMOOTHING)
@@ -503,8 +509,14 @@ def main() -> int:
     ap.add_argument("--out", default=str(OUT),
                     help="where to install the model (default models/voting; another directory "
                          "stages it, e.g. to compare with TIDEBREAK_MODELS_DIR before installing)")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="training seed (initialisation and batch order) for a second ensemble "
+                         "member; the data splits always use SEED, so members share train/dev/test")
     args = ap.parse_args()
-    torch.manual_seed(SEED)
+    global WORK
+    if args.seed != SEED:  # a second member must not overwrite the first one's checkpoint
+        WORK = WORK / f"seed{args.seed}"
+    torch.manual_seed(args.seed)
     random.seed(SEED)
     claims = load_claims() + load_own_election()
     off, stance = load_offtopic() + load_everyday() + load_harm_contrast(), load_stance()
@@ -512,7 +524,7 @@ def main() -> int:
     print("rows:", Counter((r["source"], r["split"]) for r in rows), flush=True)
     gate = fit_gate(claims + off)
     tr = [r for r in rows if r["split"] == "train"]
-    state = WORK / "final.pt" if args.reuse else train(tr)
+    state = WORK / "final.pt" if args.reuse else train(tr, args.seed)
     tmp_out = WORK / "out"
     exp = export(state, tmp_out)
     from tidebreak.embed.runner import GraphRunner
@@ -554,7 +566,7 @@ def main() -> int:
                       "output": f"logits [batch, {len(CLASSES) + len(STANCES)}]: "
                                 f"{len(CLASSES)} claim types then {len(STANCES)} stances, "
                                 "each softmaxed"},
-            "metrics": metrics, "export": exp, "seed": SEED,
+            "metrics": metrics, "export": exp, "seed": args.seed,
             "training": {"epochs": EPOCHS, "batch": BATCH, "lr": LR, "head_lr": HEAD_LR,
                          "label_smoothing": SMOOTHING,
                          "rows": dict(Counter(r["source"] for r in tr)),

@@ -1,7 +1,9 @@
 """Election claims ("voting"): what kind of claim a post makes about voting, and its stance.
 
-The model (`models/voting/`, built by `training/train_voting.py`; card: its README.md) is MiniLM
-fine-tuned on our own labelled posts. For each post it gives:
+The model (`models/voting/`, built by `training/train_voting.py` and `training/voting_ngram.py`;
+card: its README.md) is MiniLM fine-tuned on our own labelled posts, its claim-type probabilities
+combined with a hashed word and character n-gram logistic regression fitted on the same posts
+(`NgramModel`, numpy; the weight is in metadata `ensemble`). For each post it gives:
 
 - a claim type (`CLASSES`): `false_procedure` (false claims about when, where, how or who may
   vote, and intimidation at the polls), `accurate_procedure`, `counter_message` (names a falsehood
@@ -102,9 +104,58 @@ def load_gate(model_dir: Path) -> TopicGate:
         return TopicGate(z["idx"], z["w"], float(z["b"]), float(z["threshold"]))
 
 
+# The n-gram member of the claims ensemble: word 1-2grams and character 3-5grams within words,
+# hashed into NGRAM_DIM buckets. Characters catch what MiniLM's wordpieces blur (phone numbers,
+# URLs, "aec-enrol-check", misspellings); a linear model over them errs differently from MiniLM.
+NGRAM_DIM = 1 << 18
+NGRAM_CHARS = (3, 4, 5)
+
+
+def ngram_features(text: str) -> np.ndarray:
+    """Unique hashed buckets (CRC-32, prefixed so word and character grams never share a key)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    grams = [f"w {w}" for w in words] + [f"w {a} {b}" for a, b in zip(words, words[1:])]
+    for w in words:
+        padded = f"<{w}>"
+        grams += [f"c {padded[i:i + n]}" for n in NGRAM_CHARS
+                  for i in range(max(1, len(padded) - n + 1))]
+    return np.unique(np.fromiter((zlib.crc32(g.encode("utf-8")) % NGRAM_DIM for g in grams),
+                                 dtype=np.int64, count=len(grams)))
+
+
+class NgramModel:
+    """Multinomial logistic regression over `ngram_features` (binary, L2-normalised rows), numpy
+    only: P(claim type) = softmax(x @ W + b)."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray) -> None:
+        self.w, self.b = w.astype(np.float32), b.astype(np.float32)
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        z = np.empty((len(texts), self.w.shape[1]), dtype=np.float32)
+        for i, t in enumerate(texts):
+            f = ngram_features(t)
+            z[i] = self.b + (self.w[f].sum(axis=0) / np.sqrt(len(f)) if len(f) else 0.0)
+        return _softmax(z)
+
+
+def load_ngram(path: Path) -> NgramModel:
+    with np.load(path) as z:
+        return NgramModel(z["w"], z["b"])
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def combine(minilm: np.ndarray, ngram: np.ndarray, mode: str, weight: float) -> np.ndarray:
+    """The claims ensemble: a weighted average of the members' probabilities (`linear`) or of their
+    log-probabilities, renormalised (`log`); mode and weight are chosen on the dev split
+    (training/voting_ngram.py) and read from metadata `ensemble`."""
+    if mode == "linear":
+        return (1.0 - weight) * minilm + weight * ngram
+    z = (1.0 - weight) * np.log(np.clip(minilm, 1e-9, 1.0)) + weight * np.log(np.clip(ngram, 1e-9, 1.0))
+    return _softmax(z)
 
 
 class ClaimsModel:
@@ -124,7 +175,15 @@ class ClaimsModel:
         self.tok = Tokenizer.from_file(str(d / self.meta["model"]["tokenizer"]))
         self.tok.no_padding()
         self.tok.enable_truncation(max_length=int(self.meta.get("max_length", 96)))
-        self.runner = GraphRunner(d / self.meta["model"]["file"], threads or _cpu_count())
+        # An ensemble (metadata `ensemble`, written by training/voting_ngram.py): MiniLM members
+        # averaged in probability, then combined with the n-gram model. Without it, one graph.
+        ens: dict[str, Any] = self.meta.get("ensemble") or {}
+        files = ens.get("members") or [self.meta["model"]["file"]]
+        self.runner = GraphRunner(d / files[0], threads or _cpu_count())
+        self.extra_runners = [GraphRunner(d / f, threads or _cpu_count()) for f in files[1:]]
+        self.ngram = load_ngram(d / ens["ngram"]["file"]) if ens.get("ngram") else None
+        self.ensemble_mode = str(ens.get("mode", "log"))
+        self.ensemble_weight = float(ens.get("weight", 0.0))
         self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -143,10 +202,16 @@ class ClaimsModel:
                 out.append(hit)
         if todo:
             keys = list(todo)
-            z = self.runner.run(self.tok.encode_batch(keys), 64)
+            encs = self.tok.encode_batch(keys)
+            zs = [r.run(encs, 64) for r in [self.runner, *self.extra_runners]]
+            claims = np.mean([_softmax(z[:, :len(CLASSES)]) for z in zs], axis=0)
+            stances = np.mean([_softmax(z[:, len(CLASSES):]) for z in zs], axis=0)
+            if self.ngram is not None:
+                claims = combine(claims, self.ngram.proba(keys), self.ensemble_mode,
+                                 self.ensemble_weight)
             with self._lock:
-                for t, row in zip(keys, z):
-                    res = (_softmax(row[:len(CLASSES)]), _softmax(row[len(CLASSES):]))
+                for t, p, s in zip(keys, claims, stances):
+                    res = (p, s)
                     for i in todo[t]:
                         out[i] = res
                     self._cache[t] = res
