@@ -140,3 +140,44 @@ def test_health_metrics_and_openapi(api) -> None:  # type: ignore[no-untyped-def
     assert "tidebreak_decisions_total" in metrics and "tidebreak_events_total" in metrics
     schema = client.get("/openapi.json").json()
     assert "/v1/content" in schema["paths"] and "/v1/decisions/{content_id}" in schema["paths"]
+
+
+def test_a_revoked_key_is_refused_at_once_and_the_revocation_is_in_the_ledger(api) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tidebreak.auth import revoke_key
+    from tidebreak.store.schema import LedgerEntryRow
+
+    client, keys, engine = api
+    h = auth(keys["auditor"])
+    assert client.get("/v1/decisions/nope", headers=h).status_code == 404  # verified, now cached
+    assert revoke_key(engine, keys["auditor"].split("_")[1], by="ops")
+    r = client.get("/v1/decisions/nope", headers=h)
+    assert r.status_code == 401 and "revoked" in r.json()["reason"]
+    assert not revoke_key(engine, keys["auditor"].split("_")[1])  # once only
+    with Session(engine) as s:
+        kinds = s.execute(select(LedgerEntryRow.kind, LedgerEntryRow.actor)
+                          .where(LedgerEntryRow.kind.like("api_key.%"))).all()
+    assert ("api_key.revoked", "ops") in kinds
+    assert sum(k == "api_key.created" for k, _ in kinds) == len(keys)
+
+
+def test_another_process_revoking_a_key_is_seen_within_the_cache_time(engine) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from tidebreak.auth import KeyCache
+    from tidebreak.store.schema import ApiKeyRow
+
+    key = create_key(engine, "platform")
+    cache = KeyCache(ttl_s=0.2)
+    assert cache.verify(engine, key) is not None
+    assert cache.verify(engine, key + "x") is None  # a wrong secret is never taken from the cache
+    with Session(engine) as s, s.begin():  # as `tidebreak keys revoke` does from another process
+        s.execute(update(ApiKeyRow).values(revoked_at=ApiKeyRow.created_at))
+    assert cache.get(key) is not None  # still trusted for at most ttl_s
+    time.sleep(0.25)
+    assert cache.get(key) is None and cache.verify(engine, key) is None

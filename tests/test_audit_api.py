@@ -52,7 +52,7 @@ def test_auditor_reads_statements_notices_and_reports(api) -> None:  # type: ign
     assert n.status_code == 200 and "Appeal until" in n.json()["notices"][0]["text"]
     rep = client.get("/v1/reports/transparency?from=2026-11-01&to=2026-11-05", headers=h["auditor"])
     assert rep.status_code == 200 and rep.json()["content_actioned"]["total"] == 4
-    assert client.get("/v1/ledger/anchor", headers=h["auditor"]).json()["seq"] == 16
+    assert client.get("/v1/ledger/anchor", headers=h["auditor"]).json()["seq"] == 19  # 16 decisions and actions, 3 keys created
     assert client.get("/v1/reports/advertiser/acme", headers=h["auditor"]).json()["impressions"] == 0
 
 

@@ -109,6 +109,21 @@ def test_keys_create_prints_a_key_stored_only_as_a_hash(tmp_path: Path) -> None:
     assert runner.invoke(app, ["keys", "create", "--role", "wizard", "--db", db]).exit_code == 2
 
 
+def test_keys_list_and_revoke(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/k.db"
+    key = runner.invoke(app, ["keys", "create", "--role", "auditor", "--name", "dsa-auditor",
+                              "--db", db]).stdout.strip()
+    key_id = key.split("_")[1]
+    listed = runner.invoke(app, ["keys", "list", "--json", "--db", db])
+    [row] = [json.loads(x) for x in listed.stdout.splitlines()]
+    assert row["key_id"] == key_id and row["role"] == "auditor" and row["revoked_at"] is None
+    assert key.split("_", 2)[2] not in listed.stdout  # the secret is shown once, at creation
+    assert runner.invoke(app, ["keys", "revoke", key_id, "--db", db]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["keys", "list", "--db", db]).stdout
+    again = runner.invoke(app, ["keys", "revoke", key, "--db", db])  # the whole key works too
+    assert again.exit_code == 2 and "no active key" in again.stderr
+
+
 @pytest.mark.parametrize("args, reason", [
     (["ingest", "missing.jsonl"], "no such file"),
     (["moderate", "-i", "missing.jsonl"], "cannot read"),

@@ -68,5 +68,14 @@ def test_batch_jobs_choose_processes_for_large_files_only(tmp_path, monkeypatch)
     assert _batch_settings(small).detect_in == "thread"
     assert _batch_settings(large).detect_in == "process"
     assert _batch_settings(None).detect_in == "thread"  # a stream: its size is unknown
+    with large.open() as redirected:  # `tidebreak moderate < large.jsonl`
+        monkeypatch.setattr("sys.stdin", redirected)
+        assert _batch_settings(None).detect_in == "process"
+    import os
+
+    read_end, write_end = os.pipe()  # `cat large.jsonl | tidebreak moderate`: a stream
+    with os.fdopen(read_end) as piped, os.fdopen(write_end, "w"):
+        monkeypatch.setattr("sys.stdin", piped)
+        assert _batch_settings(None).detect_in == "thread"
     monkeypatch.setenv("TIDEBREAK_DETECT_IN", "thread")
     assert _batch_settings(large).detect_in == "thread"  # an explicit choice wins

@@ -110,12 +110,26 @@ DETECT_PROCESS_FROM_BYTES = 256 * 1024
 def _batch_settings(path: Path | None) -> Settings:
     """Settings for a batch job over `path`: with TIDEBREAK_DETECT_IN=auto (the default), a
     large file is detected in processes of their own (about 10% faster on 2 cores; measured
-    in the README), a small one or a stream in this process."""
+    in the README), a small one or a stream in this process. A file redirected to stdin
+    (`moderate < posts.jsonl`) counts as the file it is; a pipe is a stream."""
     settings = _settings()
     if settings.detect_in == "auto":
-        large = path is not None and path.is_file() and path.stat().st_size >= DETECT_PROCESS_FROM_BYTES
+        size = _input_size(path)
+        large = size is not None and size >= DETECT_PROCESS_FROM_BYTES
         settings = dataclasses.replace(settings, detect_in="process" if large else "thread")
     return settings
+
+
+def _input_size(path: Path | None) -> int | None:
+    """The size of the input file (`path`, or stdin when it is a regular file), else None."""
+    import os
+    import stat
+
+    try:
+        st = path.stat() if path is not None else os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):  # no such file, or a stdin without a descriptor
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 
@@ -464,6 +478,36 @@ def keys_create(role: Annotated[str, typer.Option(help="platform, reviewer, seni
         fail(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     engine = open_engine(db)
     print(create_key(engine, role, tenant=tenant or _settings().tenant, name=name))
+
+
+@keys_app.command("list")
+def keys_list(tenant: Annotated[Optional[str], typer.Option(help="Only this tenant's keys.")] = None,
+              as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+              db: DbOpt = None) -> None:
+    """List API keys: id, tenant, role, name, created and revoked (never the secret)."""
+    from tidebreak.auth import list_keys
+
+    for k in list_keys(open_engine(db), tenant):
+        row = {"key_id": k.key_id, "tenant": k.tenant, "role": k.role, "name": k.name,
+               "created_at": k.created_at.isoformat(),
+               "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+        if as_json:
+            print(json.dumps(row))
+        else:
+            print(f"{k.key_id}  {k.tenant}  {k.role}  {k.name or '-'}  "
+                  f"{'revoked ' + row['revoked_at'] if k.revoked_at else 'active'}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (tb_<id>_...).")],
+                db: DbOpt = None) -> None:
+    """Revoke an API key: refused by every API server within TIDEBREAK_KEY_CACHE_S (2 s)."""
+    from tidebreak.auth import revoke_key
+
+    key_id = key_id.removeprefix("tb_").split("_", 1)[0]  # a whole key works too
+    if not revoke_key(open_engine(db), key_id):
+        fail(f"no active key {key_id!r}")
+    print(f"revoked {key_id}")
 
 
 @ledger_app.command("verify")

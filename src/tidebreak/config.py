@@ -43,6 +43,7 @@ DEFAULT_DETECTORS = ("bank", "harm", "factcheck", "voting", "political_ads")
 class Settings:
     database_url: str | None = None
     max_text_bytes: int = 65536
+    key_cache_s: float = 2.0  # how long an API server trusts a verified key (tidebreak.auth.keys)
     policy_path: Path | None = None
     shadow_policy_paths: tuple[Path, ...] = ()
     detectors: tuple[str, ...] = DEFAULT_DETECTORS
@@ -94,6 +95,7 @@ class Settings:
         return cls(
             database_url=env.get("TIDEBREAK_DATABASE_URL") or None,
             max_text_bytes=_int("TIDEBREAK_MAX_TEXT_BYTES", 65536),
+            key_cache_s=_float("TIDEBREAK_KEY_CACHE_S", 2.0),
             policy_path=Path(env["TIDEBREAK_POLICY"]) if env.get("TIDEBREAK_POLICY") else None,
             shadow_policy_paths=shadows,
             detectors=detectors,

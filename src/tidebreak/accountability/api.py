@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from tidebreak.api.params import Requires
 from tidebreak.auth import Principal
 from tidebreak.clock import parse_time
 from tidebreak.config import Settings
@@ -45,7 +46,7 @@ def _statement_body(row: StatementRow) -> dict[str, Any]:
 
 
 def accountability_router(engine: Engine, settings: Settings,
-                          principal: Callable[[str], Callable[..., Principal]],
+                          principal: Requires,
                           read_json: Callable[[Request], Any]) -> APIRouter:
     from tidebreak.api.app import ApiError
 

@@ -11,7 +11,7 @@ import asyncio
 import gc
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -20,10 +20,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tidebreak import __version__, metrics
-from tidebreak.auth import Principal, authenticate
+from tidebreak.auth import KeyCache, Principal
 from tidebreak.auth.roles import allowed
 from tidebreak.config import Settings
 from tidebreak.errors import TidebreakError
@@ -154,13 +155,18 @@ def create_app(engine: Engine, settings: Settings,
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(422, f"{where}: {first.get('msg', 'invalid request')}", "invalid")
 
-    def principal(permission: str) -> Callable[[Request], Principal]:
-        def dep(request: Request) -> Principal:
+    keys = KeyCache(settings.key_cache_s)
+
+    def principal(permission: str) -> Callable[[Request], Awaitable[Principal]]:  # Requires
+        async def dep(request: Request) -> Principal:
             header = request.headers.get("authorization", "")
             scheme, _, key = header.partition(" ")
-            if scheme.lower() != "bearer" or not key.strip():
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
                 raise ApiError(401, "missing API key: send 'Authorization: Bearer KEY'")
-            who = authenticate(engine, key.strip())
+            # a key verified moments ago is answered on the loop; otherwise the key table is
+            # read in a thread, off the event loop
+            who = keys.get(key) or await run_in_threadpool(keys.verify, engine, key)
             if who is None:
                 raise ApiError(401, "invalid or revoked API key")
             if not allowed(who.role, permission):
@@ -326,3 +332,4 @@ def create_app(engine: Engine, settings: Settings,
             app.state.event_dispatch = loop
 
     return app
+

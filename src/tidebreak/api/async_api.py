@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from tidebreak.api.params import Requires
 from tidebreak.auth import Principal
 from tidebreak.config import Settings
 from tidebreak.ingest import InvalidInput, parse_event
@@ -32,7 +33,7 @@ from tidebreak.store.schema import DecisionRow, EventFailureRow, EventRow
 
 
 def async_router(engine: Engine, settings: Settings,
-                 principal: Callable[[str], Callable[..., Principal]],
+                 principal: Requires,
                  read_json: Callable[[Request], Awaitable[Any]],
                  producer: Producer | None, api_error: type[Exception],
                  content_schema: dict[str, Any]) -> APIRouter:

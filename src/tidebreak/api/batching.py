@@ -17,7 +17,7 @@ import weakref
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from tidebreak import metrics
 from tidebreak.model import Event
@@ -32,6 +32,7 @@ class _LoopState:
 
     queue: list[tuple[Event, asyncio.Future[Result]]] = field(default_factory=list)
     running: bool = False
+    arrived: asyncio.Event | None = None  # set by each request while the drain runs
 
 
 class MicroBatcher:
@@ -52,6 +53,8 @@ class MicroBatcher:
         state = self._loops.setdefault(loop, _LoopState())
         fut: asyncio.Future[Result] = loop.create_future()
         state.queue.append((event, fut))
+        if state.arrived is not None:
+            state.arrived.set()
         if not state.running:
             state.running = True
             loop.create_task(self._drain(state))
@@ -62,40 +65,63 @@ class MicroBatcher:
         self._record.shutdown(wait=False)
 
     async def _drain(self, state: _LoopState) -> None:
+        """Keep every stage busy: up to `depth` batches preparing at once (one per detector
+        process) while the oldest prepared batch records; batches record in the order they were
+        taken. A free preparing slot takes its share of the queue at once (not only when the
+        batch before it is recorded), so with a few dozen requests in flight no detector
+        process waits while another holds all of them."""
         loop = asyncio.get_running_loop()
-        # up to `depth` batches prepared ahead (more than one with detector processes), while
-        # the batch before them records; batches record in the order they were taken
         depth = max(1, self.pipeline.prepare_ahead)
         preparing: deque[tuple[list[tuple[Event, asyncio.Future[Result]]], list[Event],
                                asyncio.Future[Prepared]]] = deque()
         recording: asyncio.Task[None] | None = None
         recording_events: Sequence[Event] = ()
+        state.arrived = asyncio.Event()
         try:
             while state.queue or preparing or recording is not None:
-                while state.queue and len(preparing) < depth:
+                if state.queue and len(preparing) < depth:
                     if recording is None and not preparing:
                         await asyncio.sleep(self.wait_s)  # let requests arriving together join
-                    batch = state.queue[:self.max_batch]
-                    del state.queue[:self.max_batch]
+                    free = depth - len(preparing)
+                    # the queue shared among the free slots (the last one takes the rest)
+                    take = min(self.max_batch, -(-len(state.queue) // free))
+                    batch = state.queue[:take]
+                    del state.queue[:take]
                     events = [ev for ev, _ in batch]
                     ahead = [*recording_events, *(e for _, evs, _ in preparing for e in evs)]
                     preparing.append((batch, events, loop.run_in_executor(
                         self._prepare, self.pipeline.prepare, events, ahead)))
-                if recording is not None:
-                    await recording  # batches record in order
-                    recording, recording_events = None, ()
-                if preparing:
+                    continue
+                if recording is None and preparing and preparing[0][2].done():
                     batch, events, fut = preparing.popleft()
                     try:
-                        prepared = await fut
+                        prepared = fut.result()
                     except Exception as exc:  # noqa: BLE001 - the batch's callers get the error
                         _fail(batch, exc)
                         continue
                     metrics.API_BATCH_SIZE.observe(len(batch))
                     recording = loop.create_task(self._record_batch(batch, prepared))
                     recording_events = events
+                    continue
+                if recording is not None and recording.done():
+                    recording, recording_events = None, ()
+                    continue
+                # wait for whatever happens first: a batch prepared or recorded, or a request
+                # arriving while a preparing slot is free
+                waits: list[asyncio.Future[Any]] = [f for _, _, f in preparing]
+                if recording is not None:
+                    waits.append(recording)
+                arrival: asyncio.Task[bool] | None = None
+                if len(preparing) < depth:
+                    state.arrived.clear()
+                    arrival = loop.create_task(state.arrived.wait())
+                    waits.append(arrival)
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if arrival is not None and not arrival.done():
+                    arrival.cancel()
         finally:
             state.running = False
+            state.arrived = None
             if state.queue:  # arrived after the last look (cannot happen on one loop; be safe)
                 state.running = True
                 loop.create_task(self._drain(state))

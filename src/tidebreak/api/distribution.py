@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.api.app import ApiError
+from tidebreak.api.params import Requires
 from tidebreak.auth import Principal
 from tidebreak.enforce import groups as group_health
 from tidebreak.enforce.breaker import parse_engagement, record_engagement
@@ -26,7 +27,6 @@ from tidebreak.enforce.penalties import standing
 from tidebreak.ingest import InvalidInput
 from tidebreak.pipeline import Pipeline
 
-Principal_ = Callable[[str], Callable[[Request], Principal]]
 ID_KINDS = ("content", "accounts", "groups")
 
 
@@ -50,7 +50,7 @@ def _ids(body: Any) -> dict[str, list[str]]:
     return out
 
 
-def reach_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], principal: Principal_,
+def reach_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], principal: Requires,
                  read_json: Callable[[Request], Any]) -> APIRouter:
     r = APIRouter()
 

@@ -27,11 +27,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.api.app import ApiError
+from tidebreak.api.params import Requires
 from tidebreak.auth import Principal
 from tidebreak.factcheck.index import parse_post_date
 from tidebreak.pipeline import Pipeline, utcnow
 
-Principal_ = Callable[[str], Callable[[Request], Principal]]
 MAX_RECORDS = 10_000
 MAX_QUERIES = 1_000
 
@@ -83,7 +83,7 @@ def _queries(body: Any) -> tuple[list[tuple[Any, str, tuple[str, ...], datetime 
 
 
 def factcheck_router(engine: Engine, pipeline_for: Callable[[str], Pipeline],
-                     principal: Principal_, read_json: Callable[[Request], Any]) -> APIRouter:
+                     principal: Requires, read_json: Callable[[Request], Any]) -> APIRouter:
     r = APIRouter()
     own: dict[str, Any] = {}  # tenants whose pipeline runs no factcheck detector
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tidebreak.api.app import ApiError
-from tidebreak.api.params import RowId
+from tidebreak.api.params import Requires, RowId
 from tidebreak.auth import Principal
 from tidebreak.auth.roles import allowed
 from tidebreak.ingest import InvalidInput, parse_event
@@ -33,7 +33,6 @@ from tidebreak.enforce.review_queue import APPEALS_QUEUE, summaries
 from tidebreak.review.reports import reports_on
 from tidebreak.store.schema import AppealRow
 
-Principal_ = Callable[[str], Callable[[Request], Principal]]
 
 
 def reviewer_name(who: Principal) -> str:
@@ -50,7 +49,7 @@ def _obj(body: Any) -> dict[str, Any]:
     return body
 
 
-def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], principal: Principal_,
+def review_router(engine: Engine, pipeline_for: Callable[[str], Pipeline], principal: Requires,
                   read_json: Callable[[Request], Any]) -> APIRouter:
     r = APIRouter()
 

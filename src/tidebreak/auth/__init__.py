@@ -1,6 +1,8 @@
 """API keys and roles."""
 
-from tidebreak.auth.keys import Principal, authenticate, create_key, revoke_key
+from tidebreak.auth.keys import (KeyCache, KeyInfo, Principal, authenticate, create_key, list_keys,
+                                 revoke_key)
 from tidebreak.auth.roles import ROLES, Role
 
-__all__ = ["Principal", "ROLES", "Role", "authenticate", "create_key", "revoke_key"]
+__all__ = ["KeyCache", "KeyInfo", "Principal", "ROLES", "Role", "authenticate", "create_key",
+           "list_keys", "revoke_key"]
