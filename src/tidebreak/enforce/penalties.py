@@ -37,6 +37,7 @@ from tidebreak.enforce.strikes import (
     strike_ids_for_content,
 )
 from tidebreak.policy.sections import PENALTY_STRENGTH, ImmediateRule, LadderStep
+from tidebreak.store.early_insert import insert_now
 from tidebreak.store.schema import ActorRow, PenaltyRow, StrikeRow
 from tidebreak.store.txcache import added, tx_cache
 
@@ -116,11 +117,10 @@ def impose(session: Session, *, tenant: str, actor_id: str, penalty: str, days: 
                      notice=notice, cause_content_id=cause_content_id,
                      cause_group_id=cause_group_id, strike_ids=strike_ids or [], reasons=reasons,
                      policy_version=policy_version, decided_by=decided_by)
-    session.add(row)
+    insert_now(session, row)  # its id goes into the ledger entry (the batch's rest waits)
     for (t, a, at), rows in tx_cache(session, "live_penalties").items():
         if t == tenant and a == actor_id and _in_force(row, at):
             rows.append(row)
-    session.flush()  # the id goes into the ledger entry
     ledger.append(session, tenant=tenant, kind="account.penalty", subject=f"account:{actor_id}",
                   actor=decided_by, payload=penalty_dict(row), at=now)
     emit(session, tenant=tenant, type=DomainEventType.ACCOUNT_PENALTY_IMPOSED,
@@ -170,8 +170,9 @@ def escalate(e: Enforcement) -> PenaltyRow | None:
     new = next((r for r in strikes if r.decision_id == e.decision.id), None)
     if new is None:
         return None  # no strike (nothing removing in the reasons): nothing to escalate
-    if any(r.id is None for r in strikes):
-        s.flush()  # the strikes' ids go into the penalty and its reasons
+    for r in strikes:
+        if r.id is None:  # the strikes' ids go into the penalty and its reasons
+            insert_now(s, r)
     n = len(strikes)
     rule: ImmediateRule | LadderStep | None = next(
         (r for r in cfg.immediate if r.category == new.category
