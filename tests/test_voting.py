@@ -223,3 +223,36 @@ def test_the_installed_ensemble_matches_its_metadata() -> None:
     assert (m.ngram is not None) == bool(ens.get("ngram"))
     if m.ngram is not None:
         assert 0.0 < m.ensemble_weight < 1.0 and m.ensemble_mode in ("linear", "log")
+
+
+def test_calibration_is_a_distribution_and_absent_calibration_changes_nothing() -> None:
+    import numpy as np
+
+    from tidebreak.detect.voting import calibrate
+
+    p = np.random.default_rng(1).dirichlet(np.ones(len(CLASSES)), size=5)
+    assert calibrate(p, None, None) is p
+    assert np.allclose(calibrate(p, [1.0] * len(CLASSES), [0.0] * len(CLASSES)), p, atol=1e-6)
+    q = calibrate(p, [1.3] * len(CLASSES), [0.0, 0.5, 0, 0, 0, 0, 0])
+    assert np.allclose(q.sum(axis=1), 1.0, atol=1e-6)
+    # a temperature alone sharpens without reordering the classes
+    assert (calibrate(p, [1.3] * len(CLASSES), None).argmax(1) == p.argmax(1)).all()
+
+
+def test_the_installed_calibration_is_applied_as_its_metadata_says() -> None:
+    import numpy as np
+
+    from tidebreak.detect.voting import _softmax, calibrate, combine
+
+    m = get_claims_model()
+    cal = m.meta.get("calibration")
+    if not cal:
+        pytest.skip("no calibration installed")
+    assert len(cal["scale"]) == len(cal["bias"]) == len(CLASSES) and cal["fitted_on"] == "dev"
+    text = "Reminder: polls close at noon on Tuesday this year, so go early."
+    z = m.runner.run(m.tok.encode_batch([text]), 64)
+    raw = _softmax(z[:, :len(CLASSES)])
+    if m.ngram is not None:
+        raw = combine(raw, m.ngram.proba([text]), m.ensemble_mode, m.ensemble_weight)
+    want = calibrate(raw, cal["scale"], cal["bias"])[0]
+    assert np.allclose(ClaimsModel.predict(m, [text])[0][0], want, atol=1e-4)

@@ -278,6 +278,10 @@ def main() -> int:
             np.savez_compressed(t / "ngram.npz", w=ngram["w"], b=ngram["b"])
         meta = json.loads((t / "metadata.json").read_text())
         meta["ensemble"] = ensemble
+        # a calibration was fitted to the previous ensemble's probabilities: drop it, and refit
+        # (training/voting_calibrate.py --install --test) before re-deriving the policy's bars
+        if meta.pop("calibration", None):
+            print("dropped metadata `calibration`: rerun training/voting_calibrate.py", flush=True)
         meta["ensemble_metrics"] = out
         if args.test and ngram:
             # the card describes what the detector computes: the ensemble's metrics and operating

@@ -3,7 +3,8 @@
 The model (`models/voting/`, built by `training/train_voting.py` and `training/voting_ngram.py`;
 card: its README.md) is MiniLM fine-tuned on our own labelled posts, its claim-type probabilities
 combined with a hashed word and character n-gram logistic regression fitted on the same posts
-(`NgramModel`, numpy; the weight is in metadata `ensemble`). For each post it gives:
+(`NgramModel`, numpy; the weight is in metadata `ensemble`), then calibrated per class (`calibrate`,
+metadata `calibration`). For each post it gives:
 
 - a claim type (`CLASSES`): `false_procedure` (false claims about when, where, how or who may
   vote, and intimidation at the polls), `accurate_procedure`, `counter_message` (names a falsehood
@@ -158,6 +159,22 @@ def combine(minilm: np.ndarray, ngram: np.ndarray, mode: str, weight: float) -> 
     return _softmax(z)
 
 
+def calibrate(p: np.ndarray, scale: Sequence[float] | None, bias: Sequence[float] | None) -> np.ndarray:
+    """Vector scaling of claim-type probabilities: softmax(scale * log p + bias), per class, fitted
+    on the dev split by log-loss (training/voting_calibrate.py; metadata `calibration`). The
+    log-linear ensemble is under-confident (its weights sum to 1), so its P(false_procedure) and
+    P(election_threat) were not probabilities a policy bar or the joint threat rule's sum could read
+    as such. No calibration in metadata: unchanged."""
+    if scale is None and bias is None:
+        return p
+    z = np.log(np.clip(p, 1e-9, 1.0))
+    if scale is not None:
+        z = z * np.asarray(scale, dtype=z.dtype)
+    if bias is not None:
+        z = z + np.asarray(bias, dtype=z.dtype)
+    return _softmax(z)
+
+
 class ClaimsModel:
     """The claim-type and stance model with its gate. `predict` caches by text (a small LRU), so
     the voting and fact-check detectors scoring the same post share one pass."""
@@ -184,6 +201,9 @@ class ClaimsModel:
         self.ngram = load_ngram(d / ens["ngram"]["file"]) if ens.get("ngram") else None
         self.ensemble_mode = str(ens.get("mode", "log"))
         self.ensemble_weight = float(ens.get("weight", 0.0))
+        cal: dict[str, Any] = self.meta.get("calibration") or {}
+        self.cal_scale: list[float] | None = cal.get("scale")
+        self.cal_bias: list[float] | None = cal.get("bias")
         self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -209,6 +229,7 @@ class ClaimsModel:
             if self.ngram is not None:
                 claims = combine(claims, self.ngram.proba(keys), self.ensemble_mode,
                                  self.ensemble_weight)
+            claims = calibrate(claims, self.cal_scale, self.cal_bias)
             with self._lock:
                 for t, p, s in zip(keys, claims, stances):
                     res = (p, s)
