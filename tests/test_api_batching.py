@@ -84,3 +84,42 @@ def test_a_refused_event_in_a_batch_is_refused_alone(engine, clock) -> None:  # 
         {"id": "n2", "text": "new two"}]))
     assert [r.status_code for r in answers] == [201, 409, 201]
     assert "already exists" in answers[1].json()["reason"]
+
+
+def test_with_two_preparing_slots_both_take_a_share_of_the_waiting_requests() -> None:
+    """With detector processes (prepare_ahead 2), a free slot takes its share of the queue at
+    once: 10 waiting requests become two batches of 5 prepared side by side, not one of 10
+    while the other process idles; results still come back in order, each to its caller."""
+    import threading
+
+    from tidebreak.api.batching import MicroBatcher
+    from tidebreak.ingest import parse_event
+
+    started: list[int] = []
+    both_started = threading.Event()
+
+    class SlowPipeline:
+        prepare_ahead = 2
+
+        def prepare(self, events, ahead):  # type: ignore[no-untyped-def]
+            started.append(len(events))
+            if len(started) == 2:
+                both_started.set()
+            assert both_started.wait(5), "the second slot never started"
+            return events
+
+        def record(self, prepared):  # type: ignore[no-untyped-def]
+            return [f"decided {e.event_id}" for e in prepared]
+
+    batcher = MicroBatcher(SlowPipeline(), wait_s=0.01)  # type: ignore[arg-type]
+    events = [parse_event({"id": f"p{i}", "text": "hello"}) for i in range(10)]
+
+    async def submit_all() -> list[object]:
+        return await asyncio.gather(*(batcher.submit(e) for e in events))
+
+    try:
+        answers = asyncio.run(submit_all())
+    finally:
+        batcher.close()
+    assert sorted(started) == [5, 5]
+    assert answers == [f"decided {e.event_id}" for e in events]
