@@ -68,6 +68,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import finetune_harm as fh  # noqa: E402  (tokenizer, MiniLM + head, tracing, runner)
+from kept_apart import drop_near_repeats  # noqa: E402
 
 from tidebreak.detect.factcheck import refutation_cue  # noqa: E402
 from tidebreak.detect.voting import (  # noqa: E402
@@ -116,7 +117,7 @@ def load_claims() -> list[dict]:
                 key = r["text"] if r.get("triplet") is None else f"{path.stem}:{r['triplet']}"
                 rows.append({"text": r["text"].strip(), "label": r["label"], "lang": r["lang"],
                              "source": path.stem, "split": hsplit(key, (70, 85))})
-    return rows
+    return drop_near_repeats(rows, "claims")
 
 
 # The election-threat set written for the harm model (own_election.jsonl): threats against
@@ -136,7 +137,7 @@ def load_own_election() -> list[dict]:
             label = "election_threat" if r["violence"] else OWN_ELECTION_LABEL[r["kind"]]
             rows.append({"text": r["text"].strip(), "label": label, "lang": "en",
                          "source": "own_election", "split": hsplit(r["family"], (70, 85))})
-    return rows
+    return drop_near_repeats(rows, "own_election")
 
 
 def load_offtopic() -> list[dict]:
@@ -201,7 +202,7 @@ def load_stance() -> list[dict]:
             rows.append({"text": r["text"].strip(), "stance": r["stance"], "hard": r["hard"],
                          "claim_id": r["claim_id"], "claim": r["claim"], "source": "stance",
                          "split": hsplit(r["claim_id"], (60, 80))})
-    return rows
+    return drop_near_repeats(rows, "stance")
 
 
 # ------------------------------------------------------------------ gate

@@ -1,0 +1,41 @@
+"""The written training sets keep apart from what tidebreak is measured on: before training, any
+row that nearly repeats a held-out election post, a clean dev post or a probe post is dropped
+(training/kept_apart.py). These tests run that filter on the real files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kept_apart():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("kept_apart", ROOT / "training" / "kept_apart.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_near_repeat_of_a_kept_apart_post_is_dropped(tmp_path: Path) -> None:
+    mod = kept_apart()
+    held = tmp_path / "held.jsonl"
+    held.write_text(json.dumps({"text": "Polls in Harlan County close at 7 pm sharp on Tuesday"}) + "\n")
+    filt = mod.KeptApart([held])
+    assert filt.too_close("polls in harlan county close at 7 pm on tuesday!")  # a near copy
+    assert not filt.too_close("Harlan County polls: bring your ID and a pen")  # the same topic
+
+
+def test_the_real_training_rows_are_filtered_against_the_held_out_and_dev_sets() -> None:
+    mod = kept_apart()
+    assert all(p.is_file() for p in mod.KEPT_APART)
+    filt = mod.KeptApart()
+    assert len(filt.sets) >= 360 + 400  # held-out and dev_v2 at least
+    rows = [{"text": json.loads(x)["text"]}
+            for p in sorted((ROOT / "training" / "data" / "voting_claims").glob("written_*.jsonl"))
+            for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+    kept = mod.drop_near_repeats(rows, "claims")
+    assert 0 < len(kept) <= len(rows)
+    assert not any(filt.too_close(r["text"]) for r in kept[:2000])

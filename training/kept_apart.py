@@ -1,0 +1,59 @@
+"""Posts no training row may nearly repeat: the held-out election-season set, the clean
+election dev set and the harm model's election probe.
+
+A row whose word set overlaps one of their posts by more than 60% (Jaccard) is dropped before
+training (`training/train_voting.py` and the scripts that use its loaders); only the count is
+printed, never the texts. `tests/test_training_data.py` checks the filter on the real files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEPT_APART = (ROOT / "bench" / "data" / "election_season_v1.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v2.jsonl",
+              ROOT / "training" / "data" / "probe_election.jsonl")
+_WORD = re.compile(r"\w+")
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+class KeptApart:
+    """The word sets of the posts in `paths`, indexed by word, to test a text against."""
+
+    def __init__(self, paths: Sequence[Path] = KEPT_APART, limit: float = 0.6) -> None:
+        self.limit = limit
+        self.sets: list[frozenset[str]] = []
+        for path in paths:
+            if path.is_file():
+                self.sets += [word_set(json.loads(x)["text"])
+                              for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        self.by_word: dict[str, list[int]] = {}
+        for i, ws in enumerate(self.sets):
+            for w in ws:
+                self.by_word.setdefault(w, []).append(i)
+
+    def too_close(self, text: str) -> bool:
+        ws = word_set(text)
+        near = {i for w in ws for i in self.by_word.get(w, ())}
+        return any(len(ws & self.sets[i]) / len(ws | self.sets[i]) > self.limit for i in near)
+
+
+_default: KeptApart | None = None
+
+
+def drop_near_repeats(rows: list[dict], what: str) -> list[dict]:
+    """`rows` (dicts with a "text") without those that nearly repeat a post kept apart."""
+    global _default
+    if _default is None:
+        _default = KeptApart()
+    kept = [r for r in rows if not _default.too_close(r["text"])]
+    if len(kept) < len(rows):
+        print(f"{what}: dropped {len(rows) - len(kept)} rows that nearly repeat a post kept apart")
+    return kept
