@@ -79,3 +79,32 @@ def test_batch_jobs_choose_processes_for_large_files_only(tmp_path, monkeypatch)
         assert _batch_settings(None).detect_in == "thread"
     monkeypatch.setenv("TIDEBREAK_DETECT_IN", "thread")
     assert _batch_settings(large).detect_in == "thread"  # an explicit choice wins
+
+
+def test_children_do_not_run_the_parents_main_script_again(engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # `tidebreak` is a console script: a spawned child would run it again (importing the whole
+    # CLI) before loading its models. Here the "script" fails if it is run at all.
+    import sys
+
+    from tidebreak.detector_process import DetectorProcess
+
+    script = tmp_path / "main_script.py"
+    script.write_text("raise SystemExit('the parent script ran in a detector process')\n")
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__spec__", None, raising=False)
+    monkeypatch.setattr(main, "__file__", str(script), raising=False)
+    host = DetectorProcess(["bank"], {}, engine.url.render_as_string(hide_password=False),
+                           "default")
+    try:
+        assert [d.name for d in host.detectors] == ["bank"]
+        assert host.detectors[0].detect(posts_as_items()) == [[] for _ in TEXTS]
+    finally:
+        host.close()
+    assert main.__file__ == str(script) and main.__spec__ is None  # put back as it was
+
+
+def posts_as_items() -> list:  # type: ignore[type-arg]
+    from tidebreak.model import Item
+    from tidebreak.text.normalise import normalise
+
+    return [Item(ev.content, normalise(ev.content.text)) for ev in posts("i-")]

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +44,11 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
 
     os.environ["TIDEBREAK_ORT_THREADS"] = str(threads)
     from tidebreak.runtime import build_detectors
-    from tidebreak.store.db import open_store
+    from tidebreak.store.db import make_engine
 
     try:
-        engine = open_store(spec.database_url)
+        # the parent opened (and migrated) the store before starting us: connecting is enough
+        engine = make_engine(spec.database_url)
         detectors, hooks = build_detectors(spec.names, engine, spec.tenant, options=spec.options)
     except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", f"{type(e).__name__}: {e}"))
@@ -70,6 +73,29 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start spawned children without running the parent's main module again.
+
+    A spawned child re-runs the script (or `-m` module) the parent was started as: for
+    `tidebreak`, the CLI, about a second of CPU per child before it loads a model. The child's
+    target lives in this module and its detectors come from the plug-in registry, so it needs
+    none of that; with neither `__spec__` nor `__file__` on `__main__`, multiprocessing skips
+    the step. (A detector defined in a `__main__` script cannot run in a child either way.)"""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    spec, path = getattr(main, "__spec__", None), main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__spec__ = spec
+        if path is not None:
+            main.__file__ = path
+
+
 class _Child:
     """One child process and the pipe to it."""
 
@@ -78,11 +104,17 @@ class _Child:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, spec, threads),
                                 name="tidebreak-detectors", daemon=True)
-        self.proc.start()
+        with _main_script_hidden():
+            self.proc.start()
         child.close()
 
     def ready(self) -> list[tuple[str, str, bool]]:
-        status, info = self.conn.recv()
+        try:
+            status, info = self.conn.recv()
+        except (EOFError, OSError):  # it died before it could say why
+            self.proc.join(timeout=5)
+            raise RuntimeError("the detector process could not start: it exited with code "
+                               f"{self.proc.exitcode}") from None
         if status != "ready":
             raise RuntimeError(f"the detector process could not start: {info}")
         return info  # type: ignore[no-any-return]
