@@ -130,6 +130,32 @@ def test_incidence_counts_are_set_intersections() -> None:
         assert cover[p] == (len(claims[j] & queries[i]) / len(claims[j]) if claims[j] else 0.0)
 
 
+def test_rowdot_and_dense_product_are_scipys_bit_for_bit() -> None:
+    """The per-pair dot products and the query x claim scores, done in numpy, sum the same
+    products in the same order as scipy's sparse `multiply(...).sum(axis=1)` and `@`."""
+    from scipy import sparse
+
+    from tidebreak.factcheck.index import _dense_product, _Rows, _rowdot
+
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        n, V, nq = int(rng.integers(1, 30)), int(rng.integers(1, 200)), int(rng.integers(1, 12))
+        A = sparse.random(n, V, density=rng.uniform(0, 0.6), format="csr", random_state=trial)
+        A.data = rng.lognormal(size=len(A.data))  # idf-like weights: long rows, unequal sums
+        Q = sparse.random(nq, V, density=rng.uniform(0, 0.9), format="csr", random_state=99 + trial)
+        if trial % 2:
+            Q.data[:] = 1.0
+        P = int(rng.integers(0, 150))
+        ai, bi = rng.integers(0, n, P), np.sort(rng.integers(0, nq, P))
+        want = np.asarray(A[ai].multiply(Q[bi]).sum(axis=1)).ravel() if P else np.zeros(0)
+        rows = _Rows(Q.indptr.astype(np.int64), Q.indices.astype(np.int64), Q.data, Q.shape)
+        for B in (Q, rows):
+            got = _rowdot(A, ai, B, bi)
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        W = A.T.tocsr()  # term x claim, as BM25's weights
+        assert np.array_equal(_dense_product(rows, W), (Q @ W).toarray())
+
+
 def test_incidence_of_no_items() -> None:
     inc = _Incidence([frozenset(), frozenset()])
     di = np.array([0, 1])

@@ -201,6 +201,47 @@ def test_ngram_features_are_stable_hashed_buckets() -> None:
     assert len(ngram_features("")) == 0
 
 
+def test_hashed_features_are_their_plain_definitions() -> None:
+    """gate_features and ngram_features memoise per word and hash a bigram as a running CRC;
+    the buckets are exactly those of hashing every gram's string."""
+    import re
+    import zlib
+
+    from tidebreak.detect.voting import GATE_DIM, NGRAM_CHARS, NGRAM_DIM, gate_features, ngram_features
+
+    def words(t: str) -> list[str]:
+        return [w.lower() for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", t)]
+
+    def crc(g: str, dim: int) -> int:
+        return zlib.crc32(g.encode("utf-8")) % dim
+
+    for t in [*LIES, *COUNTER, INTIMIDATION, "", "a", "Straße İstanbul ÉLECTION vote vote", "日本の選挙 vote"]:
+        w = words(t)
+        bigrams = [f"{a} {b}" for a, b in zip(w, w[1:])]
+        assert gate_features(t) == sorted({crc(g, GATE_DIM) for g in w + bigrams})
+        grams = [f"w {g}" for g in w + bigrams] + [
+            f"c {p[i:i + n]}" for p in (f"<{x}>" for x in w) for n in NGRAM_CHARS
+            for i in range(max(1, len(p) - n + 1))]
+        assert ngram_features(t).tolist() == sorted({crc(g, NGRAM_DIM) for g in grams})
+
+
+@pytest.mark.parametrize("b", [0.0, 1e-9, -1e-9, 1e-3, -1e-3, 50.0, -50.0, -100.0])
+def test_the_gate_opens_exactly_when_its_score_reaches_the_threshold(b: float) -> None:
+    """`opens` compares logits away from the threshold and the sigmoid itself near it: the
+    verdict is `score >= threshold` either way (here at the threshold's logit, 0, give or take)."""
+    import numpy as np
+
+    from tidebreak.detect.voting import TopicGate
+
+    gate = TopicGate(np.zeros(0, np.int64), np.zeros(0), b, 0.5)
+    text = "the cat sat on the mat"  # no keyword, no weighted feature: the score is sigmoid(b)
+    assert gate.opens(text) == (gate.score(text) >= 0.5)
+    assert gate.opens(text) == (b >= 0.0)
+    # a threshold under the sigmoid's floor (z clipped at -40): every post opens, as before
+    low = TopicGate(np.zeros(0, np.int64), np.zeros(0), b, 1e-30)
+    assert low.opens(text) and low.score(text) >= 1e-30
+
+
 def test_the_ensemble_combination_is_a_distribution_and_weight_zero_is_minilm_alone() -> None:
     import numpy as np
 

@@ -37,7 +37,10 @@ Evidence: `claim_type`, `probabilities`, `stance` (with its probabilities), `mod
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import math
 import re
 import threading
 import zlib
@@ -78,11 +81,20 @@ def default_model_dir() -> Path:
     return models_root() / "voting"
 
 
+@functools.lru_cache(maxsize=1 << 15)  # words repeat: a bounded memo of a pure function
+def _word_crc(w: str) -> tuple[int, bytes]:
+    b = w.encode("utf-8")
+    return zlib.crc32(b), b
+
+
 def gate_features(text: str) -> list[int]:
     """Hashed, case-folded word unigrams and bigrams (CRC-32: stable across processes)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-    return sorted({zlib.crc32(g.encode("utf-8")) % GATE_DIM for g in grams})
+    crcs = [_word_crc(w.lower()) for w in _WORD.findall(text)]
+    feats = {c % GATE_DIM for c, _ in crcs}
+    # a bigram "a b" hashed as a's CRC continued over " b" (zlib.crc32's running form): the
+    # same value as hashing the joined string
+    feats.update(zlib.crc32(b" " + b, a) % GATE_DIM for (a, _), (_, b) in zip(crcs, crcs[1:]))
+    return sorted(feats)
 
 
 class TopicGate:
@@ -91,13 +103,32 @@ class TopicGate:
     def __init__(self, idx: np.ndarray, w: np.ndarray, b: float, threshold: float) -> None:
         self.weights = dict(zip(idx.tolist(), w.astype(float).tolist()))
         self.b, self.threshold = float(b), float(threshold)
+        t = self.threshold
+        # the threshold in logits, for `opens`; NaN (every z takes the exact path) where it is
+        # not well inside the clip range, in which the sigmoid strictly increases
+        zt = math.log(t / (1.0 - t)) if 0.0 < t < 1.0 else math.nan
+        self._z_threshold = zt if abs(zt) < 39.0 else math.nan
+
+    def _logit(self, text: str) -> float:
+        return self.b + sum(map(self.weights.get, gate_features(text), itertools.repeat(0.0)))
 
     def score(self, text: str) -> float:
-        z = self.b + sum(self.weights.get(f, 0.0) for f in gate_features(text))
+        return self._sigmoid(self._logit(text))
+
+    @staticmethod
+    def _sigmoid(z: float) -> float:
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
 
     def opens(self, text: str) -> bool:
-        return self.score(text) >= self.threshold or KEYWORDS.search(text) is not None
+        z = self._logit(text)
+        # Far from the threshold's logit the sigmoid's rounding cannot change the verdict:
+        # compare logits and skip numpy's scalar overhead; near it, the exact old comparison.
+        if abs(z - self._z_threshold) > 1e-6:
+            if z > self._z_threshold:
+                return True
+        elif self._sigmoid(z) >= self.threshold:
+            return True
+        return KEYWORDS.search(text) is not None
 
 
 def load_gate(model_dir: Path) -> TopicGate:
@@ -112,16 +143,23 @@ NGRAM_DIM = 1 << 18
 NGRAM_CHARS = (3, 4, 5)
 
 
+@functools.lru_cache(maxsize=1 << 15)  # words repeat: a bounded memo of a pure function
+def _word_ngrams(w: str) -> tuple[int, ...]:
+    """The buckets of a word's own grams: "w word" and its character grams."""
+    padded = f"<{w}>"
+    grams = [f"w {w}"] + [f"c {padded[i:i + n]}" for n in NGRAM_CHARS
+                          for i in range(max(1, len(padded) - n + 1))]
+    return tuple(zlib.crc32(g.encode("utf-8")) % NGRAM_DIM for g in grams)
+
+
 def ngram_features(text: str) -> np.ndarray:
     """Unique hashed buckets (CRC-32, prefixed so word and character grams never share a key)."""
     words = [w.lower() for w in _WORD.findall(text)]
-    grams = [f"w {w}" for w in words] + [f"w {a} {b}" for a, b in zip(words, words[1:])]
-    for w in words:
-        padded = f"<{w}>"
-        grams += [f"c {padded[i:i + n]}" for n in NGRAM_CHARS
-                  for i in range(max(1, len(padded) - n + 1))]
-    return np.unique(np.fromiter((zlib.crc32(g.encode("utf-8")) % NGRAM_DIM for g in grams),
-                                 dtype=np.int64, count=len(grams)))
+    buckets = [b for w in words for b in _word_ngrams(w)]
+    buckets += [zlib.crc32(f"w {a} {b}".encode("utf-8")) % NGRAM_DIM
+                for a, b in zip(words, words[1:])]
+    # sorted and unique: the order the grams were hashed in does not matter
+    return np.unique(np.asarray(buckets, dtype=np.int64))
 
 
 class NgramModel:

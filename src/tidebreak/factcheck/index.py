@@ -49,6 +49,7 @@ from tidebreak.text.urls import canonical_or_none
 
 from tidebreak.clock import parse_time
 
+import functools
 import hashlib
 import json
 import logging
@@ -125,7 +126,7 @@ def post_month(when: PostDate, text: str = "") -> tuple[int, int] | None:
             when = None
     if isinstance(when, (date, datetime)):
         return when.year, when.month
-    m = _SIGNATURE_RE.search(text or "")
+    m = _SIGNATURE_RE.search(text) if text and "(@" in text else None  # "(@": needed to match
     if m and m.group(2):
         parts = m.group(2).replace(",", " ").split()
         mo = _MONTHS.get(parts[0].lower())
@@ -149,9 +150,13 @@ def clean_text(text: str) -> str:
     """What both retrievers read: URLs dropped, hashtags and @handles split into words
     ("#DefundTheCBC" -> "Defund The CBC"), whitespace collapsed. Case is kept (names matter)."""
     t = _URL_RE.sub(" ", text or "")
-    t = _SIGNATURE_RE.sub(lambda m: " " + m.group(1), t)
-    t = _HASHTAG_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1)), t)
-    t = _HANDLE_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1).replace("_", " ")), t)
+    # each pattern needs its literal ("(@", "#", "@"): skip the scan when it is absent
+    if "(@" in t:
+        t = _SIGNATURE_RE.sub(lambda m: " " + m.group(1), t)
+    if "#" in t:
+        t = _HASHTAG_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1)), t)
+    if "@" in t:
+        t = _HANDLE_RE.sub(lambda m: _CAMEL_RE.sub(" ", m.group(1).replace("_", " ")), t)
     return " ".join(t.split())
 
 
@@ -173,6 +178,7 @@ _NOSPACE_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 15)  # pure, and words repeat: a bounded memo
 def stem(w: str) -> str:
     """A light English suffix stripper (plurals, -ing, -ed, -ly); not Porter, on purpose: it
     never merges words that mean different things more often than it helps BM25."""
@@ -234,14 +240,13 @@ def tokenize(text: str) -> Tokens:
             names.add(stem(w))
     terms: list[str] = []
     numbers: set[str] = set()
-    for m in _WORD_RE.finditer(_fold(raw)):
-        w = m.group(0)
+    for w in _WORD_RE.findall(_fold(raw)):
         if w[0].isdigit():
             w = w.replace(",", "")
             numbers.add(w)
             terms.append(w)
             continue
-        if _NOSPACE_RE.search(w):
+        if not w.isascii() and _NOSPACE_RE.search(w):  # those scripts are never ASCII
             if len(w) == 1:
                 terms.append(w)
             else:
@@ -350,7 +355,7 @@ def _best_other(s: np.ndarray, qid: np.ndarray, group: np.ndarray | None = None)
     # best first within each query (ties: input order); all queries at once, no per-query loop
     order = np.lexsort((-s, qid))
     qs = qid[order]
-    new_query = np.r_[True, qs[1:] != qs[:-1]]
+    new_query = np.concatenate(([True], qs[1:] != qs[:-1]))
     starts = np.flatnonzero(new_query)
     seg = np.cumsum(new_query) - 1  # each position's query segment
     top = order[starts]  # each query's best element
@@ -472,6 +477,73 @@ class _Lexical:
             self.idf = np.concatenate([self.idf, np.zeros(V - len(self.idf))])
 
 
+def _prepare(texts: Sequence[str]) -> tuple[list[str], list[Tokens]]:
+    """What the retrievers read of each text: its `clean_text` and that text's tokens."""
+    cleaned = [clean_text(t) for t in texts]
+    return cleaned, [tokenize(t) for t in cleaned]
+
+
+class _Rows(NamedTuple):
+    """A canonical CSR matrix's arrays (sorted columns, no duplicates), for a query batch's
+    rows: built per batch without scipy, whose constructors and products cost more Python
+    than the work at this size."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+
+def _id_keys(sets: Iterable[Iterable[Any]], vocab: Mapping[Any, int]) -> np.ndarray:
+    """Row i's items that `vocab` knows, as keys i * max(1, len(vocab)) + id, ascending, unique."""
+    ncol = max(1, len(vocab))
+    keys = [i * ncol + vocab[t] for i, st in enumerate(sets) for t in st if t in vocab]
+    return np.unique(np.asarray(keys, np.int64))
+
+
+def _query_rows(qtoks: Sequence[Tokens], vocab: Mapping[str, int]) -> _Rows:
+    """`_query_matrix` as `_Rows`."""
+    nq, ncol = len(qtoks), max(1, len(vocab))
+    keys = _id_keys((q.terms for q in qtoks), vocab)
+    indptr = np.searchsorted(keys, np.arange(nq + 1) * ncol)
+    indices = keys - np.repeat(np.arange(nq) * ncol, np.diff(indptr))
+    return _Rows(indptr, indices, np.ones(len(keys)), (nq, len(vocab)))
+
+
+def _row_keys(B: sparse.csr_matrix | _Rows) -> np.ndarray:
+    """B's entries as row * B.shape[1] + column (ascending for canonical B)."""
+    return np.repeat(np.arange(B.shape[0]) * B.shape[1], np.diff(B.indptr)) + B.indices
+
+
+def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of CSR rows `rows`, row after row: (which of `rows`, position in data)."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    which = np.repeat(np.arange(len(rows)), lens)
+    pos = np.arange(len(which)) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    return which, pos
+
+
+def _row_sums(Q: _Rows) -> np.ndarray:
+    """Each row's sum, as scipy's `sum(axis=1)` makes it (np.add.reduceat over non-empty rows)."""
+    out = np.zeros(Q.shape[0])
+    nonempty = np.flatnonzero(np.diff(Q.indptr))
+    if len(nonempty):
+        out[nonempty] = np.add.reduceat(Q.data, Q.indptr[nonempty])
+    return out
+
+
+def _dense_product(Q: _Rows, W: sparse.csr_matrix) -> np.ndarray:
+    """(Q @ W).toarray(), bit for bit: each cell sums its products in Q's column order from 0,
+    as scipy's sparse product does (np.bincount adds in input order)."""
+    nq, n = Q.shape[0], W.shape[1]
+    entry, pos = _ragged(W.indptr, Q.indices)
+    row = np.repeat(np.arange(nq), np.diff(Q.indptr))[entry]
+    flat = row * n + W.indices[pos]
+    vals = Q.data[entry] * W.data[pos]
+    return np.bincount(flat, weights=vals, minlength=nq * n).reshape(nq, n)
+
+
 def _query_matrix(qtoks: Sequence[Tokens], vocab: Mapping[str, int]) -> sparse.csr_matrix:
     rows, cols = [], []
     for i, q in enumerate(qtoks):
@@ -526,15 +598,9 @@ class _Incidence:
 
     def shared(self, di: np.ndarray, qsets: Sequence[Iterable[Any]], qi: np.ndarray) -> np.ndarray:
         """|set of claim di[p] & qsets[qi[p]]| for every pair p."""
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, st in enumerate(qsets):
-            for j in {self.vocab[t] for t in st if t in self.vocab}:
-                rows.append(i)
-                cols.append(j)
-        Q = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                              shape=(len(qsets), self.m.shape[1]))
-        return _rowdot(self.m, di, Q, qi)
+        # counts of shared items: exact in any order
+        pair = _pair_entries(self.m, di, _id_keys(qsets, self.vocab), qi)[0]
+        return np.bincount(pair, minlength=len(di)).astype(np.float64)
 
     def fraction(self, di: np.ndarray, hits: np.ndarray) -> np.ndarray:
         """hits / the claim's set size, 0 for an empty set."""
@@ -805,7 +871,9 @@ class ClaimIndex:
             X, cand, qid = self.features(texts, dates=dates, query_vectors=query_vectors,
                                          exclude=exclude)
             return self._split(X, cand, qid, nq)
-        opened = self.gate_scores(texts, dates=dates, exclude=exclude).opened
+        # each text cleaned and tokenised once, for the gate and again for the opened posts
+        prepared = _prepare(texts)
+        opened = self.gate_scores(texts, dates=dates, exclude=exclude, _prepared=prepared).opened
         self.gate_stats["posts"] += nq
         self.gate_stats["opened"] += int(opened.sum())
         empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros((0, len(FEATURES))))
@@ -814,8 +882,9 @@ class ClaimIndex:
             return out
         rows = np.flatnonzero(opened)
         sub = [texts[i] for i in rows]
+        sub_prepared = ([prepared[0][i] for i in rows], [prepared[1][i] for i in rows])
         if query_vectors is None:
-            qv_sub = self.encoder.encode([clean_text(t) for t in sub])
+            qv_sub = self.encoder.encode(sub_prepared[0])
         else:
             qv_sub = np.asarray(query_vectors, np.float32)[rows]
         qv = np.zeros((nq, np.asarray(qv_sub).shape[1]), np.float32)
@@ -823,7 +892,7 @@ class ClaimIndex:
         X, cand, qid = self.features(
             sub, dates=None if dates is None else [dates[i] for i in rows],
             query_vectors=qv_sub, exclude=None if exclude is None else [exclude[i] for i in rows],
-            _dense=self._dense(qv, rows))
+            _dense=self._dense(qv, rows), _prepared=sub_prepared)
         for i, r in zip(rows, self._split(X, cand, qid, len(rows))):
             out[i] = r
         return out
@@ -850,6 +919,7 @@ class ClaimIndex:
     def gate_scores(
         self, texts: Sequence[str], *, dates: Sequence[PostDate] | None = None,
         exclude: Sequence[Sequence[int]] | None = None,
+        _prepared: tuple[list[str], list[Tokens]] | None = None,
     ) -> GateScores:
         """The cascade's first stage, no transformer: for each text
 
@@ -863,6 +933,8 @@ class ClaimIndex:
         - `bm25`: its best BM25 score over the claims (claim + headline when titled) in units
           of the collection's largest idf (only computed when a BM25 threshold is set);
         - `opened`: any of them at or over its threshold (`gate_thresholds`).
+
+        `_prepared` (internal): the texts' `_prepare`, computed by the caller.
         """
         if self.static is None or self.gate_thresholds is None:
             raise FactCheckError("this index has no gate (static table not loaded)")
@@ -871,11 +943,13 @@ class ClaimIndex:
         if nq == 0 or not self.factchecks:
             z = np.zeros(nq)
             return GateScores(z, z, z, np.zeros(nq, bool))
-        cleaned = [clean_text(t) for t in texts]
+        prepared = _prepared if _prepared is not None else _prepare(texts)
+        cleaned, qtoks = prepared
         sv = self.static.encode(cleaned)
         S = sv @ self._static_claims.T
         St = sv @ self._static_titles.T if self._static_titles is not None else S
-        X, cand, qid = self.features(texts, dates=dates, exclude=exclude, _dense=(S, St))
+        X, cand, qid = self.features(texts, dates=dates, exclude=exclude, _dense=(S, St),
+                                     _prepared=prepared)
         # features() hid excluded claims in S and St (in place), as in the ungated path
         smax = np.maximum(S, St).max(axis=1).astype(np.float64)
         pmax = np.zeros(nq)
@@ -886,7 +960,7 @@ class ClaimIndex:
         opened = (smax >= th.cosine) | (pmax >= th.probability)
         bmax = np.zeros(nq)
         if th.bm25 is not None and np.isfinite(th.bm25):
-            B = (_query_matrix([tokenize(t) for t in cleaned], self.vocab)
+            B = (_query_matrix(qtoks, self.vocab)
                  @ self.bm25f.weights).toarray()
             if exclude is not None:
                 for i, ex in enumerate(exclude):
@@ -901,15 +975,15 @@ class ClaimIndex:
         query_vectors: np.ndarray | None = None,
         exclude: Sequence[Sequence[int]] | None = None, n_candidates: int | None = None,
         _dense: tuple[np.ndarray, np.ndarray] | None = None,
+        _prepared: tuple[list[str], list[Tokens]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feature matrix (pairs x FEATURES), the claim position and query number of each pair.
         `_dense` (internal): the queries' cosine matrices with claims and headlines, computed
-        by the caller."""
+        by the caller; `_prepared` (internal): the texts' `_prepare`, likewise."""
         N = n_candidates or self.fusion.candidates
         if dates is not None and len(dates) != len(texts):
             raise ValueError("dates must have one entry per text")
-        cleaned = [clean_text(t) for t in texts]
-        qtoks = [tokenize(t) for t in cleaned]
+        cleaned, qtoks = _prepared if _prepared is not None else _prepare(texts)
         nq = len(texts)
         if _dense is not None:
             C, Ct = _dense
@@ -918,9 +992,9 @@ class ClaimIndex:
                 query_vectors = self.encoder.encode(cleaned)
             qv = np.asarray(query_vectors, np.float32)
             C, Ct = self._dense(qv)
-        Q = _query_matrix(qtoks, self.vocab)
-        B = (Q @ self.bm25.weights).toarray()
-        Bf = (Q @ self.bm25f.weights).toarray() if self.titled else B
+        Q = _query_rows(qtoks, self.vocab)
+        B = _dense_product(Q, self.bm25.weights)
+        Bf = _dense_product(Q, self.bm25f.weights) if self.titled else B
         if exclude is not None:
             for i, ex in enumerate(exclude):
                 if len(ex):
@@ -970,24 +1044,35 @@ class ClaimIndex:
 
         qi, ci = np.nonzero(valid)
         di = idx[qi, ci]
-        Qb = Q.tocsr()
         pres = self.bm25.presence
-        cov_claim = _rowdot(pres, di, Qb, qi) / np.maximum(self.bm25.presence_sum[di], 1e-9)
-        prest = self.bm25_title.presence
-        cov_title = _rowdot(prest, di, Qb, qi) / np.maximum(self.bm25_title.presence_sum[di], 1e-9)
-        qidf = Qb.multiply(self.bm25f.idf[np.newaxis, :]).tocsr()
+        qkeys = _row_keys(Q)
+        shared_terms = _pair_entries(pres, di, qkeys, qi)
+        cov_claim = (_rowdot(pres, di, Q, qi, shared_terms)
+                     / np.maximum(self.bm25.presence_sum[di], 1e-9))
+        if self.bm25_title is self.bm25:  # untitled: the same matrices, the same values
+            cov_title = cov_claim
+        else:
+            prest = self.bm25_title.presence
+            cov_title = (_rowdot(prest, di, Q, qi, _pair_entries(prest, di, qkeys, qi))
+                         / np.maximum(self.bm25_title.presence_sum[di], 1e-9))
+        qidf = Q._replace(data=Q.data * self.bm25f.idf[Q.indices])
         # The post's words the collection has never seen count too, at the idf of an unseen
         # term: otherwise, in a small collection, a post sharing one rare word with one claim
         # would look fully "covered" by it.
         idf_unseen = float(np.log(1.0 + (n + 0.5) / 0.5))
         unseen = np.array([len({t for t in q.terms if t not in self.vocab}) for q in qtoks],
                           np.float64)
-        qsum = np.asarray(qidf.sum(axis=1)).ravel() + unseen * idf_unseen
-        cov_query = _rowdot(self._presf_bin, di, qidf, qi) / np.maximum(qsum[qi], 1e-9)
+        qsum = _row_sums(qidf) + unseen * idf_unseen
+        # qidf has Q's columns; untitled, _presf_bin has the claims' (bm25f is bm25)
+        shared_full = (shared_terms if self.bm25f is self.bm25
+                       else _pair_entries(self._presf_bin, di, qkeys, qi))
+        cov_query = (_rowdot(self._presf_bin, di, qidf, qi, shared_full)
+                     / np.maximum(qsum[qi], 1e-9))
         # Overlaps of token sets as counts of shared items: sparse 0/1 rows, claims' built at load
         bigrams = [set(zip(q.terms, q.terms[1:])) for q in qtoks]
         bigram_cov = self._claim_bigrams_m.cover(di, bigrams, qi)
-        bigram_cov_t = self._title_bigrams_m.cover(di, bigrams, qi)
+        bigram_cov_t = (bigram_cov if self._title_bigrams_m is self._claim_bigrams_m
+                        else self._title_bigrams_m.cover(di, bigrams, qi))
         hits = self._claim_numbers_m.shared(di, [q.numbers for q in qtoks], qi)
         num_cov = self._claim_numbers_m.fraction(di, hits)
         num_miss = ((hits == 0) & (self._claim_numbers_m.size[di] > 0)).astype(np.float64)
@@ -1081,11 +1166,38 @@ class ClaimIndex:
         return idx
 
 
-def _rowdot(A: sparse.csr_matrix, ai: np.ndarray, B: sparse.csr_matrix, bi: np.ndarray) -> np.ndarray:
-    """sum_j A[ai[p], j] * B[bi[p], j] for every p."""
+def _pair_entries(A: sparse.csr_matrix, ai: np.ndarray, bkeys: np.ndarray,
+                  bi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns rows A[ai[p]] and B[bi[p]] share, for every pair p: (pair, position in
+    A.data, position in bkeys), pairs in order and each pair's columns ascending. A: canonical
+    CSR (sorted, no duplicates), as everything built here is; bkeys: B's entries as
+    row * A.shape[1] + column, ascending (`_row_keys`). Plain numpy: scipy's fancy indexing
+    and `multiply` cost ~0.1 ms of Python each, whatever the size."""
+    pair, pos = _ragged(A.indptr, ai)
+    keys = bi[pair] * A.shape[1] + A.indices[pos]
+    if len(bkeys) == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    k = np.minimum(np.searchsorted(bkeys, keys), len(bkeys) - 1)
+    hit = bkeys[k] == keys
+    return pair[hit], pos[hit], k[hit]
+
+
+def _rowdot(A: sparse.csr_matrix, ai: np.ndarray, B: sparse.csr_matrix | _Rows,
+            bi: np.ndarray,
+            entries: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """sum_j A[ai[p], j] * B[bi[p], j] for every p (canonical CSR A and B). Bit for bit what
+    `A[ai].multiply(B[bi]).sum(axis=1)` gives: the same products in the same (column) order,
+    summed per pair by the same `np.add.reduceat`. `entries`: their `_pair_entries`, when the
+    caller has them (matrices of the same structure share them)."""
+    out = np.zeros(len(ai))
     if len(ai) == 0:
-        return np.zeros(0)
-    return np.asarray(A[ai].multiply(B[bi]).sum(axis=1)).ravel()
+        return out
+    pair, pa, pb = entries if entries is not None else _pair_entries(A, ai, _row_keys(B), bi)
+    if len(pair):
+        first = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1])))
+        out[pair[first]] = np.add.reduceat(A.data[pa] * B.data[pb], first)
+    return out
 
 
 def _default_encoder_id() -> str:
