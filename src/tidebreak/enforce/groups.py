@@ -238,16 +238,7 @@ def _members(s: Session, tenant: str, group_id: str) -> set[str]:
     memo = tx_cache(s, "group_members")
     if (tenant, group_id) not in memo:
         wanted = _unread(s, "group_members", tenant, group_id)
-        found: dict[str, set[str]] = {g: set() for g in wanted}
-        for g, actor in s.execute(select(GroupRoleRow.group_id, GroupRoleRow.actor_id).where(
-                GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(wanted))):
-            found[g].add(actor)
-        for g, actor in s.execute(select(GroupPostRow.group_id, GroupPostRow.author_id)
-                                  .distinct().where(GroupPostRow.tenant == tenant,
-                                                    GroupPostRow.group_id.in_(wanted),
-                                                    GroupPostRow.author_id.is_not(None))):
-            found[g].add(actor)
-        for g, members in found.items():
+        for g, members in _members_by_group(s, tenant, wanted).items():
             memo[(tenant, g)] = members
     return set(memo[(tenant, group_id)])
 
@@ -258,21 +249,27 @@ def _closed(s: Session, tenant: str, group_id: str) -> tuple[list[str], set[str]
     if tenant not in memo:
         closed = list(s.execute(select(GroupStandingRow.group_id).where(
             GroupStandingRow.tenant == tenant, GroupStandingRow.stage.in_(CLOSED))).scalars())
-        memo[tenant] = (closed, {g: _members_of(s, tenant, [g]) for g in closed})
+        memo[tenant] = (closed, _members_by_group(s, tenant, closed))
     closed, members = memo[tenant]
     others = [g for g in closed if g != group_id]
     return others, set().union(*(members[g] for g in others))
 
 
-def _members_of(s: Session, tenant: str, group_ids: list[str]) -> set[str]:
+def _members_by_group(s: Session, tenant: str, group_ids: list[str]) -> dict[str, set[str]]:
+    """Each group's roster and posters: two queries for all of them (a hate-heavy stream shuts
+    down dozens of groups, and every batch asks about all of them)."""
+    found: dict[str, set[str]] = {g: set() for g in group_ids}
     if not group_ids:
-        return set()
-    roster = s.execute(select(GroupRoleRow.actor_id).where(
-        GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(group_ids))).scalars()
-    posters = s.execute(select(GroupPostRow.author_id).distinct().where(
-        GroupPostRow.tenant == tenant, GroupPostRow.group_id.in_(group_ids),
-        GroupPostRow.author_id.is_not(None))).scalars()
-    return set(roster) | set(posters)
+        return found
+    for g, actor in s.execute(select(GroupRoleRow.group_id, GroupRoleRow.actor_id).where(
+            GroupRoleRow.tenant == tenant, GroupRoleRow.group_id.in_(group_ids))):
+        found[g].add(actor)
+    for g, actor in s.execute(select(GroupPostRow.group_id, GroupPostRow.author_id).distinct()
+                              .where(GroupPostRow.tenant == tenant,
+                                     GroupPostRow.group_id.in_(group_ids),
+                                     GroupPostRow.author_id.is_not(None))):
+        found[g].add(actor)
+    return found
 
 
 def assess(s: Session, tenant: str, group_id: str, cfg: GroupConfig, now: datetime,
