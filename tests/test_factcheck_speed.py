@@ -341,3 +341,35 @@ def test_encoder_runs_repeats_once_with_the_same_result() -> None:
     assert got.truncated.tolist() == [bool(o.truncated[0]) for o in one]
     assert got.n_tokens.tolist() == [int(o.n_tokens[0]) for o in one]
 
+
+
+# ------------------------------------------------------- the bundled claims' vectors, shipped
+
+
+def test_the_bundled_claims_vectors_are_shipped_and_current() -> None:
+    # Every process that builds the fact-check detector reads them instead of encoding the
+    # bundled claims again; after editing factchecks.jsonl or the encoder, remake them with
+    # `python -c "from tidebreak.detect.factcheck import write_bundled_vectors as w; w()"`.
+    from tidebreak.detect.factcheck import BUNDLED, cached_vectors
+    from tidebreak.factcheck.claimreview import load_factchecks
+
+    fcs = load_factchecks(BUNDLED, strict=False)
+    vectors, titles = cached_vectors(fcs)
+    assert vectors is not None, "factchecks.vectors.npz is missing or stale: remake it"
+    fresh = ClaimIndex(fcs)  # encodes the claims now
+    np.testing.assert_allclose(vectors, fresh.vectors, atol=1e-5)
+    assert (titles is None) == (fresh.title_vectors is None)
+
+
+def test_vectors_made_for_other_claims_are_not_used(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from tidebreak.detect.factcheck import BUNDLED, cached_vectors, write_bundled_vectors
+    from tidebreak.factcheck.claimreview import load_factchecks
+
+    path = write_bundled_vectors(tmp_path / "v.npz")
+    fcs = load_factchecks(BUNDLED, strict=False)
+    assert cached_vectors(fcs, path)[0] is not None
+    edited = [replace(fcs[0], claim=fcs[0].claim + " (corrected)"), *fcs[1:]]
+    assert cached_vectors(edited, path) == (None, None)
+    assert cached_vectors(fcs, tmp_path / "absent.npz") == (None, None)

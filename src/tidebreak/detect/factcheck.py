@@ -59,6 +59,11 @@ from tidebreak.model import Item, Signal
 log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "factchecks.jsonl"
+# The bundled claims' encoder vectors, so every process that builds this detector (API,
+# workers, each detector process) does not spend half a second encoding the same 133 claims.
+# Used only when they were made by the installed encoder from exactly these claim texts;
+# otherwise the claims are encoded as before. `write_bundled_vectors()` remakes the file.
+BUNDLED_VECTORS = BUNDLED.with_name("factchecks.vectors.npz")
 DETECTOR_VERSION = "1"
 
 CITES_FACT_CHECK = "links to the fact-check"
@@ -91,6 +96,49 @@ def cites_review(item: Item, review_url: str | None) -> bool:
         return False
     links = [*item.content.urls, *extract_urls(item.content.text)]
     return any(canonical_or_none(u) == target for u in links)
+
+
+def _vectors_key(fcs: Sequence[Any]) -> str:
+    """What the vectors depend on: the encoder and the exact texts it encodes."""
+    import hashlib
+
+    from tidebreak.factcheck.index import _default_encoder_id, clean_text
+
+    h = hashlib.sha256(_default_encoder_id().encode())
+    for fc in fcs:
+        for t in (fc.claim, fc.title or fc.claim):
+            b = clean_text(t).encode("utf-8")
+            h.update(len(b).to_bytes(8, "big"))
+            h.update(b)
+    return h.hexdigest()
+
+
+def cached_vectors(fcs: Sequence[Any], path: Path = BUNDLED_VECTORS
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(claim vectors, headline vectors or None) from `path` when they were made for these
+    claims by the installed encoder, else (None, None): the index then encodes them."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != _vectors_key(fcs):
+                return None, None
+            titles = z["title_vectors"]
+            return z["vectors"], (titles if len(titles) else None)
+    except (OSError, KeyError, ValueError):
+        return None, None
+
+
+def write_bundled_vectors(path: Path = BUNDLED_VECTORS) -> Path:
+    """Encode the bundled claims (and headlines, for a titled set) and save them for
+    `cached_vectors`. Run after changing `factchecks.jsonl` or the encoder."""
+    from tidebreak.factcheck.claimreview import load_factchecks
+    from tidebreak.factcheck.index import ClaimIndex
+
+    fcs = load_factchecks(BUNDLED, strict=False)
+    index = ClaimIndex(fcs)
+    titles = index.title_vectors if index.title_vectors is not None else np.zeros((0, 384), np.float32)
+    np.savez_compressed(path, vectors=index.vectors, title_vectors=titles,
+                        key=np.array(_vectors_key(fcs)))
+    return path
 
 
 class FactCheckDetector:
@@ -126,7 +174,10 @@ class FactCheckDetector:
                     fcs = load_factchecks(p, strict=False)
                 else:
                     log.warning("fact-check file %s not found: the factcheck detector matches nothing", p)
-                index = ClaimIndex(fcs, encoder=encoder, gate=gate)
+                vectors, titles = (cached_vectors(fcs) if p == BUNDLED and encoder is None
+                                   else (None, None))
+                index = ClaimIndex(fcs, encoder=encoder, gate=gate, vectors=vectors,
+                                   title_vectors=titles)
         self.index: ClaimIndex = index  # type: ignore[assignment]
         self.version = f"{DETECTOR_VERSION}+{self.index.fingerprint}"
         self._fallback = self.index  # the bundled (or given) set, used while the store is empty
