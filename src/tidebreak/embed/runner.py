@@ -78,14 +78,17 @@ class GraphRunner:
         return self._run_batched(encs, lengths, max(1, int(batch_size)))
 
     def _run_per_text(self, encs: Sequence[Any], lengths: np.ndarray) -> np.ndarray:
-        order = np.argsort(-lengths, kind="stable")
+        order = np.argsort(-lengths, kind="stable").tolist()
         k = len(self._sessions)
-        shares = [order[i::k] for i in range(k)]  # round-robin over longest-first: even work
+        # Each session takes the next text, longest first, when it is free (not a fixed share):
+        # on a busy machine one core is often taken by other work, and a fixed half would leave
+        # the batch waiting on it. A text's result does not depend on which session runs it.
+        queue = iter(order)
         rows: list[np.ndarray | None] = [None] * len(encs)
 
         def work(part: int) -> None:
             sess = self._sessions[part]
-            for j in shares[part]:
+            for j in queue:  # next() on a shared iterator: each text is taken exactly once
                 e = encs[j]
                 ids = np.asarray([e.ids], dtype=np.int64)
                 if ids.shape[1] == 0:
