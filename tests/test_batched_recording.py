@@ -9,6 +9,7 @@ statements of reasons, ledger entries) must come out the same.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tidebreak import ledger
+from tidebreak.clock import utcnow
 from tidebreak.config import Settings
 from tidebreak.ingest import parse_event
 from tidebreak.pipeline import OutOfOrder, overlapped
@@ -42,11 +44,16 @@ def sample_events() -> list[dict]:
             if line.strip()]
 
 
-def run(url: str, batch: int) -> tuple[dict, dict]:
+def run(url: str, batch: int, *, at: datetime | None = AT,
+        record_in: str = "thread") -> tuple[dict, dict]:
     """Batches of `batch` events, the next one detected while this one records (as `moderate`
-    runs them, through pipeline.overlapped); batch=1 is one event at a time."""
+    runs them, through pipeline.overlapped); batch=1 is one event at a time. `at`: the time
+    decisions are made (None: the real clock, as a recorder process has); `record_in`: where
+    they are recorded (tidebreak.recorder_process)."""
     engine = open_store(url)
-    pipeline = build_pipeline(engine, Settings.from_env(), clock=lambda: AT)
+    settings = dataclasses.replace(Settings.from_env(), record_in=record_in)
+    pipeline = build_pipeline(engine, settings, clock=utcnow if at is None else lambda: at)
+    assert (pipeline.recorder is not None) == (record_in == "process")
     events = [parse_event(e) for e in sample_events()]
     batches = [(i, events[i:i + batch]) for i in range(0, len(events), batch)]
     if batch == 1:
@@ -79,6 +86,8 @@ def run(url: str, batch: int) -> tuple[dict, dict]:
             "ledger": Counter(s.scalars(select(LedgerEntryRow.kind))),
         }
         assert ledger.verify(s)[1] is None
+    if pipeline.recorder is not None:
+        pipeline.recorder.close()
     engine.dispose()
     return decided, state
 

@@ -72,6 +72,10 @@ class Settings:
     # detection and recording do not share one interpreter lock; tidebreak.detector_process)
     detect_in: str = "auto"  # auto: processes for large batch files (tidebreak.cli)
     detect_processes: int = 0  # with detect_in="process": how many (0: one per CPU)
+    # where decisions are recorded: "thread" (this process) or "process" (a child of its own,
+    # so recording and the API's detectors do not share one interpreter lock;
+    # tidebreak.recorder_process)
+    record_in: str = "auto"  # auto: a process for `tidebreak serve` on 2 or more CPUs
     # --- coordination (tidebreak.coordination.sweep): scheduled sweep in worker mode ---
     coordination_sweep_s: float = 3600.0  # seconds between sweeps; 0 turns it off
     coordination_sweep_since: str = "24h"  # how far back each sweep looks
@@ -120,6 +124,7 @@ class Settings:
                                  "deferred"),
             detect_in=_choice("TIDEBREAK_DETECT_IN", ("auto", "thread", "process"), "auto"),
             detect_processes=_int("TIDEBREAK_DETECT_PROCESSES", 0),
+            record_in=_choice("TIDEBREAK_RECORD_IN", ("auto", "thread", "process"), "auto"),
             coordination_sweep_s=_float("TIDEBREAK_COORDINATION_SWEEP_S", 3600.0),
             coordination_sweep_since=env.get("TIDEBREAK_COORDINATION_SWEEP_SINCE") or "24h",
             media_fetch=_choice("TIDEBREAK_MEDIA_FETCH", ("0", "1"), "0") == "1",

@@ -74,7 +74,7 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
 
 
 @contextmanager
-def _main_script_hidden() -> Iterator[None]:
+def main_script_hidden() -> Iterator[None]:
     """Start spawned children without running the parent's main module again.
 
     A spawned child re-runs the script (or `-m` module) the parent was started as: for
@@ -104,7 +104,7 @@ class _Child:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, spec, threads),
                                 name="tidebreak-detectors", daemon=True)
-        with _main_script_hidden():
+        with main_script_hidden():
             self.proc.start()
         child.close()
 

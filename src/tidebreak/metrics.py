@@ -40,7 +40,44 @@ def stage(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        STAGE_SECONDS.labels(name).observe(time.perf_counter() - t0)
+        observe(STAGE_SECONDS, time.perf_counter() - t0, name)
+
+
+# A process that records decisions for another (tidebreak.recorder_process) sends back what it
+# measured with each batch, so the /metrics of the process serving requests shows every stage.
+Sample = tuple[str, tuple[str, ...], float]  # metric name, label values, value
+_relay: list[Sample] | None = None
+
+
+def observe(metric: Counter | Histogram, value: float, *labels: str) -> None:
+    """Observe `value` (a histogram) or add it (a counter), for a relay too when one listens."""
+    child = metric.labels(*labels) if labels else metric
+    if isinstance(child, Counter):
+        child.inc(value)
+    else:
+        child.observe(value)
+    if _relay is not None:
+        _relay.append((_NAMES[id(metric)], labels, value))
+
+
+@contextmanager
+def relayed() -> Iterator[list[Sample]]:
+    """Collect what `observe` measures inside the block (in this process as well)."""
+    global _relay
+    samples: list[Sample] = []
+    _relay = samples
+    try:
+        yield samples
+    finally:
+        _relay = None
+
+
+def replay(samples: list[Sample]) -> None:
+    """Measure here what another process measured (see `relayed`)."""
+    for name, labels, value in samples:
+        metric = _BY_NAME.get(name)
+        if metric is not None:  # a newer child's metric this process does not know: skip it
+            observe(metric, value, *labels)
 
 # --- scale-out (tidebreak.scale): broker, workers, webhooks ---
 from prometheus_client import Gauge  # noqa: E402
@@ -56,3 +93,7 @@ WORKER_BATCH_SECONDS = Histogram("tidebreak_worker_batch_seconds",
                                  "Time for a worker to process and ack one fetched batch")
 WEBHOOKS = Counter("tidebreak_webhook_deliveries_total",
                    "Webhook delivery attempts, by result (delivered, retry, dead)", ["result"])
+
+_BY_NAME: dict[str, Counter | Histogram] = {
+    m.describe()[0].name: m for m in list(globals().values()) if isinstance(m, (Counter, Histogram))}
+_NAMES = {id(m): name for name, m in _BY_NAME.items()}

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -115,6 +115,17 @@ class Prepared:
     todo: list[tuple[int, Event, Content]]  # (position, event, what it is about)
     signals: list[list[Signal]]
     batch_ids: dict[str, int]
+    # each detector's version when it ran (a decision names the models its signals came
+    # from, also when it is recorded elsewhere: tidebreak.recorder_process)
+    model_versions: dict[str, str]
+
+
+class Recorder(Protocol):
+    """Records prepared batches somewhere else (tidebreak.recorder_process.RecorderProcess)."""
+
+    def record(self, prepared: Prepared) -> list[Outcome | PipelineError]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,9 @@ class Pipeline:
         self.before_batch = list(before_batch)  # e.g. refresh bank indexes written by others
         self.enforcers = list(enforcers)  # see tidebreak.enforce.hooks
         self.adjusters = list(adjusters)  # see Adjustment
+        # where `record` runs: here (None) or a recorder process built with this pipeline's
+        # settings (tidebreak.runtime.build_pipeline, TIDEBREAK_RECORD_IN)
+        self.recorder: Recorder | None = None
 
     @property
     def model_versions(self) -> dict[str, str]:
@@ -213,14 +227,18 @@ class Pipeline:
                 todo = [(i, ev, with_media_summary(c) if c.media else c) for i, ev, c in todo]
         with metrics.stage("detect"):
             signals = self._detect([c for _, _, c in todo])
-        return Prepared(list(events), results, todo, signals, batch_ids)
+        return Prepared(list(events), results, todo, signals, batch_ids, self.model_versions)
 
     def record(self, prepared: Prepared) -> list[Outcome | PipelineError]:
         """The second half of `process_batch`: decide and record the prepared batch in one
-        transaction; each result is an Outcome or the error for that event."""
+        transaction; each result is an Outcome or the error for that event. With a recorder
+        process (tidebreak.recorder_process) the batch is recorded there, by this same code."""
+        if self.recorder is not None:
+            return self.recorder.record(prepared)
         results = list(prepared.results)
-        for (i, _, _), res in zip(prepared.todo,
-                                  self._decide_and_record_batch(prepared.todo, prepared.signals)):
+        recorded = self._decide_and_record_batch(prepared.todo, prepared.signals,
+                                                 prepared.model_versions)
+        for (i, _, _), res in zip(prepared.todo, recorded):
             results[i] = res
         for i, ev in enumerate(prepared.events):
             if results[i] is None:
@@ -318,7 +336,8 @@ class Pipeline:
         )
 
     def _decide_and_record_batch(self, todo: Sequence[tuple[int, Event, Content]],
-                                 signals: Sequence[list[Signal]]) -> list[Outcome | PipelineError]:
+                                 signals: Sequence[list[Signal]], versions: Mapping[str, str]
+                                 ) -> list[Outcome | PipelineError]:
         """Decide and record a batch in ONE transaction: the batch's rows are read once, written
         together and committed once, so it is all recorded or none of it (exactly-once holds
         under kill -9 as before). Each event still sees every earlier one's effects (strikes,
@@ -330,7 +349,7 @@ class Pipeline:
         if len(todo) == 1:
             _, ev, content = todo[0]
             try:
-                return [self._decide_and_record(ev, content, signals[0])]
+                return [self._decide_and_record(ev, content, signals[0], versions)]
             except PipelineError as err:
                 return [err]
         results: list[Outcome | PipelineError] = []
@@ -343,38 +362,39 @@ class Pipeline:
                 for (_, ev, content), sigs in zip(todo, signals):
                     t0 = time.perf_counter()
                     try:
-                        decision = self._record_in(s, ev, content, sigs, now, known)
+                        decision = self._record_in(s, ev, content, sigs, now, known, versions)
                     except PipelineError as err:
                         results.append(err)
                         continue
                     results.append(Outcome(decision, duplicate=False))
-                    metrics.PIPELINE_SECONDS.observe(time.perf_counter() - t0)
+                    metrics.observe(metrics.PIPELINE_SECONDS, time.perf_counter() - t0)
                 with metrics.stage("coactions"):  # for the coordination sweep: one bulk INSERT
                     _record_coactions(s, self.tenant, [
                         content for (_, ev, content), res in zip(todo, results)
                         if isinstance(res, Outcome) and ev.type == EventType.CREATE])
                 committing = time.perf_counter()
-            metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
+            metrics.observe(metrics.STAGE_SECONDS, time.perf_counter() - committing, "commit")
         except (IntegrityError, _AlreadyRecorded):
             # Another process recorded one of these events (or created one of these contents)
             # since we looked: nothing of this batch was written; go one at a time.
             out: list[Outcome | PipelineError] = []
             for (_, ev, content), sigs in zip(todo, signals):
                 try:
-                    out.append(self._decide_and_record(ev, content, sigs))
+                    out.append(self._decide_and_record(ev, content, sigs, versions))
                 except PipelineError as err:
                     out.append(err)
             return out
         for res in results:
             if isinstance(res, Outcome):
-                metrics.DECISIONS.labels(res.decision.action.value).inc()
+                metrics.observe(metrics.DECISIONS, 1, res.decision.action.value)
         return results
 
-    def _decide_and_record(self, ev: Event, content: Content, signals: list[Signal]) -> Outcome:
+    def _decide_and_record(self, ev: Event, content: Content, signals: list[Signal],
+                           versions: Mapping[str, str]) -> Outcome:
         t0 = time.perf_counter()
         now = self.clock()
         try:
-            decision = self._record(ev, content, signals, now)
+            decision = self._record(ev, content, signals, now, versions)
         except (IntegrityError, _AlreadyRecorded):
             # Another process recorded this event (or created this content) first.
             first = self._known_events([ev.event_id]).get(ev.event_id)
@@ -382,23 +402,24 @@ class Pipeline:
                 raise OutOfOrder(f"content {content.id!r} already exists: send a content.edit to "
                                  "change it") from None
             return Outcome(first, duplicate=True)
-        metrics.DECISIONS.labels(decision.action.value).inc()
-        metrics.PIPELINE_SECONDS.observe(time.perf_counter() - t0)
+        metrics.observe(metrics.DECISIONS, 1, decision.action.value)
+        metrics.observe(metrics.PIPELINE_SECONDS, time.perf_counter() - t0)
         return Outcome(decision, duplicate=False)
 
-    def _record(self, ev: Event, content: Content, signals: list[Signal], now: datetime) -> Decision:
+    def _record(self, ev: Event, content: Content, signals: list[Signal], now: datetime,
+                versions: Mapping[str, str]) -> Decision:
         with self.sessions() as s, s.begin():
             with metrics.stage("context"):
                 known = _BatchRows.load(s, self.tenant, [ev])
-            decision = self._record_in(s, ev, content, signals, now, known)
+            decision = self._record_in(s, ev, content, signals, now, known, versions)
             if ev.type == EventType.CREATE:
                 _record_coactions(s, self.tenant, [content])
             committing = time.perf_counter()
-        metrics.STAGE_SECONDS.labels("commit").observe(time.perf_counter() - committing)
+        metrics.observe(metrics.STAGE_SECONDS, time.perf_counter() - committing, "commit")
         return decision
 
     def _record_in(self, s: Session, ev: Event, content: Content, signals: list[Signal],
-                   now: datetime, known: _BatchRows) -> Decision:
+                   now: datetime, known: _BatchRows, versions: Mapping[str, str]) -> Decision:
         """Decide one event and record it in the caller's transaction. Raises a PipelineError
         before writing anything when the event cannot be applied."""
         with metrics.stage("context"):
@@ -433,7 +454,7 @@ class Pipeline:
             signals=tuple(signals),
             policy_id=self.policy.active.id,
             policy_version=self.policy.active.version,
-            model_versions=self.model_versions,
+            model_versions=dict(versions),
             decided_by="automation",
             created_at=now,
             note="deleted by its author" if ev.type == EventType.DELETE else None,
@@ -565,7 +586,7 @@ class Pipeline:
             if first is None:
                 raise
             return Outcome(first, duplicate=True)
-        metrics.DECISIONS.labels(decision.action.value).inc()
+        metrics.observe(metrics.DECISIONS, 1, decision.action.value)
         return Outcome(decision, duplicate=False)
 
     def _upsert_content(self, s: Session, ev: Event, content: Content, row: ContentRow | None,

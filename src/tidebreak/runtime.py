@@ -170,7 +170,7 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
 
         host = DetectorProcess(names, detector_options(settings),
                                engine.url.render_as_string(hide_password=False), tenant,
-                               children=settings.detect_processes or _cpus())
+                               children=settings.detect_processes or cpu_count())
         dets, hooks = list(host.detectors), []
     else:
         host = None
@@ -181,10 +181,19 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
                         adjusters=adjusters(settings))
     if host is not None:
         pipeline.prepare_ahead = host.size
+    if settings.record_in == "process" and names and detectors is None and policy is None \
+            and clock is utcnow:
+        # the child builds this same pipeline from the settings (a policy or clock given here
+        # could not follow it there: such a pipeline records in this process)
+        from tidebreak.recorder_process import RecorderProcess
+
+        pipeline.recorder = RecorderProcess(settings, engine.url.render_as_string(
+            hide_password=False), tenant)
     return pipeline
 
 
-def _cpus() -> int:
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -122,6 +122,9 @@ def create_app(engine: Engine, settings: Settings,
         for b in batchers.values():
             b.close()
         batchers.clear()
+        for p in pipelines.values():
+            if p.recorder is not None:  # a recorder process; the next batch starts a new one
+                p.recorder.close()
 
     app.router.add_event_handler("shutdown", close_batchers)
 

@@ -1,0 +1,165 @@
+"""Recording in a process of its own (TIDEBREAK_RECORD_IN=process; `auto`, the default, for
+`tidebreak serve` on 2 or more CPUs).
+
+An API server decides a batch in two halves: `Pipeline.prepare` (duplicates, the subject, the
+detectors) and `Pipeline.record` (policy, enforcement, the rows of one transaction). In one
+process both halves share one interpreter lock, and with 32 clients it is about 80% busy:
+the detectors' Python, HTTP, and recording (a third of a request's CPU) queue behind each
+other. Here `record` runs in a spawned child holding a pipeline without detectors, built from
+the same settings, store and tenant (so the same policy, enforcers and adjusters): the parent
+sends each prepared batch over a pipe and gets its results back, with the stage timings the
+child measured (replayed into this process's /metrics).
+
+The child records with the code any pipeline records with, in one transaction per batch, so
+exactly-once and the ledger hold as they do in-process. A decision names the model versions
+the parent's detectors had when they ran (`Prepared.model_versions`). If the child dies (it is
+killed, or runs out of memory), the batch it held fails as a 503 (its transaction did not
+commit, or committed and a retry returns that decision) and the next batch starts a new child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tidebreak import metrics
+from tidebreak.config import Settings
+from tidebreak.detector_process import main_script_hidden
+from tidebreak.errors import Unavailable
+from tidebreak.pipeline import Outcome, PipelineError, Prepared
+
+
+class RecorderUnavailable(Unavailable):
+    """The recorder process died or could not start; the batch was not answered."""
+
+
+@dataclass(frozen=True)
+class _Spec:
+    settings: Settings
+    database_url: str
+    tenant: str
+
+
+def _serve(conn: Any, spec: _Spec) -> None:
+    """The child: build a pipeline without detectors, then record each batch it is sent."""
+    import dataclasses
+
+    from tidebreak.runtime import build_pipeline
+    from tidebreak.store.db import make_engine
+
+    try:
+        # the parent opened (and migrated) the store before starting us: connecting is enough
+        engine = make_engine(spec.database_url)
+        pipeline = build_pipeline(engine, dataclasses.replace(spec.settings, record_in="thread"),
+                                  tenant=spec.tenant, detector_names=[])
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    conn.send(("ready", (pipeline.policy.active.id, pipeline.policy.active.version)))
+    while True:
+        try:
+            prepared = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if prepared is None:
+            return
+        try:
+            with metrics.relayed() as samples:
+                results = pipeline.record(prepared)
+            conn.send(("ok", results, samples))
+        except Exception as e:  # noqa: BLE001 - the batch's callers get it
+            conn.send(("error", _portable(e), []))
+
+
+def _portable(e: Exception) -> Exception:
+    """`e` if it survives a pipe, else a RuntimeError naming it (a driver's error may hold a
+    connection or a statement that cannot be pickled)."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"recording failed: {type(e).__name__}: {e}")
+
+
+class _Child:
+    def __init__(self, spec: _Spec) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, spec), name="tidebreak-recorder",
+                                daemon=True)
+        with main_script_hidden():
+            self.proc.start()
+        child.close()
+        try:
+            status, info = self.conn.recv()
+        except (EOFError, OSError):  # it died before it could say why
+            self.proc.join(timeout=5)
+            self.close()
+            raise RecorderUnavailable("the recorder process could not start: it exited with "
+                                      f"code {self.proc.exitcode}") from None
+        if status != "ready":
+            self.close()
+            raise RecorderUnavailable(f"the recorder process could not start: {info}")
+        self.policy: tuple[str, str] = info
+
+    def record(self, prepared: Prepared) -> list[Outcome | PipelineError]:
+        try:
+            self.conn.send(prepared)
+            reply = self.conn.recv()
+        except (EOFError, OSError):
+            raise RecorderUnavailable("the recorder process died while recording a batch; "
+                                      "retry it (an event it recorded returns its decision)"
+                                      ) from None
+        status, result, samples = reply
+        metrics.replay(samples)
+        if status != "ok":
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        self.conn.close()
+
+
+class RecorderProcess:
+    """Records prepared batches in a child process (a `tidebreak.pipeline.Recorder`), one
+    batch at a time; a dead child is replaced at the next batch."""
+
+    def __init__(self, settings: Settings, database_url: str, tenant: str) -> None:
+        self._spec = _Spec(settings, database_url, tenant)
+        self._lock = threading.Lock()  # one batch in the pipe at a time, in order
+        self._child: _Child | None = _Child(self._spec)
+        self.policy = self._child.policy  # (id, version) the child decides with
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.proc.pid if child is not None else None
+
+    def record(self, prepared: Prepared) -> list[Outcome | PipelineError]:
+        with self._lock:
+            if self._child is None:
+                self._child = _Child(self._spec)
+            try:
+                return self._child.record(prepared)
+            except RecorderUnavailable:
+                self._child.close()
+                self._child = None
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._child is not None:
+                self._child.close()
+                self._child = None
