@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tidebreak.events.types import EVENT_TYPES, DomainEvent
+from tidebreak.ledger import chain
 from tidebreak.store.schema import DomainEventRow, EventDeliveryRow, EventSinkRow
 from tidebreak.store.txcache import tx_cache
 
@@ -28,37 +29,49 @@ def _subscriptions(session: Session) -> list[tuple[str, frozenset[str] | None]]:
 
 
 def emit(session: Session, *, tenant: str, type: str, key: str, subject: str,
-         payload: dict[str, Any], at: datetime) -> DomainEventRow | None:
+         payload: dict[str, Any], at: datetime) -> bool:
     """Queue one domain event in the caller's transaction. `key` must name the change itself
     (e.g. "penalty:42:imposed"), so emitting it twice in one transaction is a no-op and a
-    receiver can deduplicate on it. Returns None when the key was already emitted."""
+    receiver can deduplicate on it. Returns False when the key was already emitted."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown domain event type {type!r}")
     seen: set[tuple[str, str]] = tx_cache(session, "event_keys").setdefault("keys", set())
     if (tenant, key) in seen:
-        return None
+        return False
     seen.add((tenant, key))
-    row = DomainEventRow(tenant=tenant, key=key, type=type, subject=subject, payload=payload,
-                         created_at=at)
-    session.add(row)
     subs = [name for name, types in _subscriptions(session) if types is None or type in types]
-    if subs:
-        tx_cache(session, "event_deliveries").setdefault("pending", []).append((row, subs))
-    return row
+    tx_cache(session, "domain_events").setdefault("pending", []).append(
+        ({"tenant": tenant, "key": key, "type": type, "subject": subject, "payload": payload,
+          "created_at": at}, subs))
+    return True
 
 
 @event.listens_for(Session, "before_commit")
-def _queue_deliveries(session: Session) -> None:
-    """Deliveries point at their event's id, known once the events are flushed: one flush at
-    commit instead of one per event."""
-    pending = tx_cache(session, "event_deliveries").pop("pending", None)
+def _write_events(session: Session) -> None:
+    """The transaction's events, written together at commit (append-only rows nobody reads back
+    in the transaction: one executemany, no ORM objects), and one delivery per subscribed sink,
+    pointing at its event's id."""
+    pending = tx_cache(session, "domain_events").pop("pending", None)
     if not pending:
         return
-    session.flush()
-    session.add_all([EventDeliveryRow(sink=name, event_id=row.id, tenant=row.tenant,
-                                      status="pending", attempts=0,
-                                      next_attempt_at=row.created_at)
-                     for row, subs in pending for name in subs])
+    conn = session.connection()
+    rows = [row for row, _ in pending]  # ids follow the order the events were emitted in
+    if not any(subs for _, subs in pending):
+        conn.execute(_INSERT, rows)
+        return
+    ids = conn.execute(_INSERT_RETURNING_ID, rows).scalars().all()
+    conn.execute(_DELIVERIES, [
+        {"sink": name, "event_id": event_id, "tenant": row["tenant"], "status": "pending",
+         "attempts": 0, "next_attempt_at": row["created_at"]}
+        for event_id, (row, subs) in zip(ids, pending) for name in subs])
+
+
+# also before the ledger head is locked, when the transaction appends to the ledger
+chain.BEFORE_LINK.append(_write_events)
+_INSERT = DomainEventRow.__table__.insert()
+_INSERT_RETURNING_ID = _INSERT.returning(DomainEventRow.__table__.c.id,
+                                         sort_by_parameter_order=True)
+_DELIVERIES = EventDeliveryRow.__table__.insert()
 
 
 def to_event(row: DomainEventRow) -> DomainEvent:

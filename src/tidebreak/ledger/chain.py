@@ -20,7 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from tidebreak.store.schema import LedgerEntryRow, LedgerHeadRow
 from tidebreak.store.txcache import tx_cache
 
 GENESIS = "0" * 64
+_INSERT = LedgerEntryRow.__table__.insert()
 
 
 def canonical_json(obj: Any) -> str:
@@ -47,14 +48,18 @@ def entry_hash(seq: int, created_at: str, kind: str, subject: str, actor: str, p
 
 
 def append(session: Session, *, tenant: str, kind: str, subject: str, actor: str,
-           payload: dict[str, Any], at: datetime) -> LedgerEntryRow:
+           payload: dict[str, Any], at: datetime) -> None:
     """Append one entry inside the caller's transaction: it is linked into the chain, and
     written, when the transaction commits (with the state change it records), and not at all
-    if it rolls back. The returned row gets its `seq` and hashes at commit."""
-    row = LedgerEntryRow(tenant=tenant, kind=kind, subject=subject, actor=actor,
-                         created_at=at.isoformat(), payload=canonical_json(payload))
-    tx_cache(session, "ledger").setdefault("pending", []).append(row)
-    return row
+    if it rolls back."""
+    tx_cache(session, "ledger").setdefault("pending", []).append(
+        {"tenant": tenant, "kind": kind, "subject": subject, "actor": actor,
+         "created_at": at.isoformat(), "payload": canonical_json(payload)})
+
+
+# Writers of rows a transaction keeps until commit (tidebreak.events.outbox): they run before
+# the head is locked, so the head is still the last row the transaction takes.
+BEFORE_LINK: list[Callable[[Session], None]] = []
 
 
 @event.listens_for(Session, "before_commit")
@@ -62,6 +67,8 @@ def _link_pending(session: Session) -> None:
     pending = tx_cache(session, "ledger").pop("pending", None)
     if not pending:
         return
+    for write in BEFORE_LINK:
+        write(session)
     session.flush()  # every other row this transaction writes is locked before the head
     head = session.execute(
         select(LedgerHeadRow).where(LedgerHeadRow.id == 1).with_for_update()
@@ -72,10 +79,11 @@ def _link_pending(session: Session) -> None:
     seq, prev = head.seq, head.hash
     for row in pending:
         seq += 1
-        row.seq, row.prev_hash = seq, prev
-        row.hash = prev = entry_hash(seq, row.created_at, row.kind, row.subject, row.actor,
-                                     row.payload, prev)
-    session.add_all(pending)
+        row["seq"], row["prev_hash"] = seq, prev
+        row["hash"] = prev = entry_hash(seq, row["created_at"], row["kind"], row["subject"],
+                                        row["actor"], row["payload"], prev)
+    # append-only rows nobody reads back in this transaction: one executemany, no ORM objects
+    session.connection().execute(_INSERT, pending)
     head.seq, head.hash = seq, prev
 
 
