@@ -93,9 +93,9 @@ def test_children_do_not_run_the_parents_main_script_again(engine, tmp_path, mon
     main = sys.modules["__main__"]
     monkeypatch.setattr(main, "__spec__", None, raising=False)
     monkeypatch.setattr(main, "__file__", str(script), raising=False)
-    host = DetectorProcess(["bank"], {}, engine.url.render_as_string(hide_password=False),
-                           "default")
+    host = DetectorProcess(["bank"], {})
     try:
+        host.open(engine.url.render_as_string(hide_password=False), "default")
         assert [d.name for d in host.detectors] == ["bank"]
         assert host.detectors[0].detect(posts_as_items()) == [[] for _ in TEXTS]
     finally:
@@ -108,3 +108,31 @@ def posts_as_items() -> list:  # type: ignore[type-arg]
     from tidebreak.text.normalise import normalise
 
     return [Item(ev.content, normalise(ev.content.text)) for ev in posts("i-")]
+
+
+def test_detector_processes_load_their_models_before_the_store_exists(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    # `moderate` and `ingest` start them first and open the store meanwhile
+    from tidebreak.runtime import open_store, start_detector_processes
+
+    settings = Settings(detect_in="process", detect_processes=1)
+    host = start_detector_processes(settings, ["bank"])
+    try:
+        engine = open_store(f"sqlite:///{tmp_path}/created-later.db")
+        with Session(engine) as s, s.begin():
+            add_entry(s, tenant="default", text="a slogan banked before the pipeline was built",
+                      bank="removed", category="hate", added_by="test", now=clock())
+        pipeline = build_pipeline(engine, settings, detector_names=["bank"], detector_host=host)
+        assert pipeline.detectors[0].host is host  # type: ignore[attr-defined]
+        d = pipeline.process(parse_event({"id": "b1", "author": "x",
+                                          "text": "a slogan banked before the pipeline was built"}))
+        assert d.decision.action.value == "remove"
+    finally:
+        host.close()
+
+
+def test_a_detector_that_cannot_load_is_named_when_the_store_is_opened(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tidebreak.detector_process import DetectorProcess
+
+    host = DetectorProcess(["no-such-detector"], {})
+    with pytest.raises(RuntimeError, match="no-such-detector"):
+        host.open(f"sqlite:///{tmp_path}/t.db", "default")

@@ -133,6 +133,16 @@ def _batch_settings(path: Path | None) -> Settings:
     return settings
 
 
+def _early_detectors(settings: Settings):  # type: ignore[no-untyped-def]
+    """With detector processes, start them before the store is opened (and migrated), so they
+    load their models meanwhile; None otherwise."""
+    if settings.detect_in != "process":
+        return None
+    from tidebreak.runtime import start_detector_processes
+
+    return start_detector_processes(settings)
+
+
 def _input_size(path: Path | None) -> int | None:
     """The size of the input file (`path`, or stdin when it is a regular file), else None."""
     import os
@@ -204,9 +214,10 @@ def moderate(input: InOpt = None, output: OutOpt = None, db: DbOpt = None) -> No
     from tidebreak.runtime import build_pipeline, open_store
 
     settings = _batch_settings(input)
+    host = _early_detectors(settings)
     with tempfile.TemporaryDirectory(prefix="tidebreak-") as tmp:
         engine = open_engine(db) if db else open_store(f"sqlite:///{tmp}/moderate.db")
-        pipeline = build_pipeline(engine, settings)
+        pipeline = build_pipeline(engine, settings, detector_host=host)
         with open_input(input) as src, open_output(output) as dst:
             def sink(ev, outcome) -> None:  # type: ignore[no-untyped-def]
                 d = outcome.decision
@@ -228,8 +239,9 @@ def ingest(file: Annotated[Path, typer.Argument(help="JSONL events")], db: DbOpt
     if not file.exists():
         fail(f"no such file: {file}")
     settings = _batch_settings(file)
+    host = _early_detectors(settings)
     engine = open_engine(db)
-    pipeline = build_pipeline(engine, settings)
+    pipeline = build_pipeline(engine, settings, detector_host=host)
     total = sum(1 for line in file.open("rb") if line.strip())
     actions: Counter[str] = Counter()
     dupes = 0

@@ -34,23 +34,34 @@ from tidebreak.model import Item, Signal
 class _Spec:
     names: tuple[str, ...]
     options: Mapping[str, Mapping[str, object]]
-    database_url: str
-    tenant: str
 
 
 def _serve(conn: Any, spec: _Spec, threads: int) -> None:
-    """The child: build the detectors, then answer (detector index, method, payload) requests."""
+    """The child: load the detectors' models, wait for the store (database URL, tenant) the
+    parent opens meanwhile, bind them to it, then answer (detector index, method, payload)
+    requests."""
     import os
 
     os.environ["TIDEBREAK_ORT_THREADS"] = str(threads)
-    from tidebreak.runtime import build_detectors
+    from tidebreak.runtime import bind_detectors, create_detectors
     from tidebreak.store.db import make_engine
 
     try:
-        # the parent opened (and migrated) the store before starting us: connecting is enough
-        engine = make_engine(spec.database_url)
-        detectors, hooks = build_detectors(spec.names, engine, spec.tenant, options=spec.options)
+        detectors = create_detectors(spec.names, options=spec.options)
     except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    try:
+        store = conn.recv()
+    except EOFError:  # the parent is gone (or gave up before opening a store)
+        return
+    if store is None:
+        return
+    try:
+        database_url, tenant = store
+        # the parent opened (and migrated) the store before sending it: connecting is enough
+        hooks = bind_detectors(detectors, make_engine(database_url), tenant)
+    except Exception as e:  # noqa: BLE001
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
     conn.send(("ready", [(d.name, d.version, hasattr(d, "explain_later")) for d in detectors]))
@@ -108,6 +119,12 @@ class _Child:
             self.proc.start()
         child.close()
 
+    def open(self, database_url: str, tenant: str) -> None:
+        try:
+            self.conn.send((database_url, tenant))
+        except (OSError, BrokenPipeError):  # it died loading its models: ready() says how
+            pass
+
     def ready(self) -> list[tuple[str, str, bool]]:
         try:
             status, info = self.conn.recv()
@@ -141,22 +158,32 @@ class _Child:
 
 
 class DetectorProcess:
-    """`children` processes hosting the same detectors; a request goes to a free one."""
+    """`children` processes hosting the same detectors; a request goes to a free one.
 
-    def __init__(self, names: Sequence[str], options: Mapping[str, Mapping[str, object]],
-                 database_url: str, tenant: str, *, children: int = 1,
-                 threads: int = 1) -> None:
-        spec = _Spec(tuple(names), dict(options), database_url, tenant)
+    The children start loading their models at once; `open` gives them the store (which the
+    parent may open and migrate meanwhile) and waits until they are ready."""
+
+    def __init__(self, names: Sequence[str], options: Mapping[str, Mapping[str, object]], *,
+                 children: int = 1, threads: int = 1) -> None:
+        spec = _Spec(tuple(names), dict(options))
         self._children = [_Child(spec, threads) for _ in range(max(1, children))]
+        self._free: queue.Queue[_Child] = queue.Queue()
+        self.size = len(self._children)
+        self.detectors: list[RemoteDetector] = []
+
+    def open(self, database_url: str, tenant: str) -> None:
+        """Bind the children's detectors to the store and wait until they are ready."""
+        if self.detectors:
+            raise RuntimeError("the detector processes are open already")
+        for c in self._children:
+            c.open(database_url, tenant)
         try:
-            infos = [c.ready() for c in self._children]  # they load their models together
+            infos = [c.ready() for c in self._children]
         except RuntimeError:
             self.close()
             raise
-        self._free: queue.Queue[_Child] = queue.Queue()
         for c in self._children:
             self._free.put(c)
-        self.size = len(self._children)
         self.detectors = [RemoteDetector(self, i, name, version, explains)
                           for i, (name, version, explains) in enumerate(infos[0])]
 

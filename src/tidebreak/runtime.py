@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ from tidebreak.plugins import manager
 from tidebreak.policy import PolicySet, default_policy_path, load_policy
 from tidebreak.detect import bank_store
 from tidebreak.store.db import open_store
+
+if TYPE_CHECKING:
+    from tidebreak.detector_process import DetectorProcess
 
 __all__ = ["BankSync", "adjusters", "build_detectors", "build_pipeline", "bundled_data",
            "configured_sinks", "create_detector", "detector_factories", "detector_options",
@@ -101,18 +105,30 @@ def detector_options(settings: Settings) -> dict[str, dict[str, object]]:
 def build_detectors(names: Sequence[str], engine: Engine, tenant: str, *,
                     options: Mapping[str, Mapping[str, object]] | None = None
                     ) -> tuple[list[Detector], list[Callable[[], None]]]:
-    built: list[Detector] = []
+    """The named detectors, bound to the store; and the hooks to run before each batch."""
+    built = create_detectors(names, options=options)
+    return built, bind_detectors(built, engine, tenant)
+
+
+def create_detectors(names: Sequence[str], *,
+                     options: Mapping[str, Mapping[str, object]] | None = None) -> list[Detector]:
+    """The named detectors with their models loaded, not yet bound to a store."""
+    return [create_detector(name, **dict((options or {}).get(name, {}))) for name in names]
+
+
+def bind_detectors(detectors: Sequence[Detector], engine: Engine,
+                   tenant: str) -> list[Callable[[], None]]:
+    """Give the detectors that read a table their store (ad authorisations; the bank, loaded
+    now and followed before each batch); returns the hooks to run before each batch."""
     hooks: list[Callable[[], None]] = []
-    for name in names:
-        det = create_detector(name, **dict((options or {}).get(name, {})))
-        if hasattr(det, "bind_store"):  # detectors that read a table (e.g. ad authorisations)
+    for det in detectors:
+        if hasattr(det, "bind_store"):
             det.bind_store(engine, tenant)
         if isinstance(det, BankDetector):
             sync = BankSync(det, engine, tenant)
             sync.refresh(force=True)
             hooks.append(sync.refresh)
-        built.append(det)
-    return built, hooks
+    return hooks
 
 
 def enforcers(settings: Settings) -> list[Enforcer]:
@@ -152,11 +168,13 @@ def dispatcher_for(engine: Engine, settings: Settings, *,
 def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: str | None = None,
                    policy: PolicySet | None = None, clock: Clock = utcnow,
                    detector_names: Sequence[str] | None = None,
-                   detectors: Sequence[Detector] | None = None) -> Pipeline:
+                   detectors: Sequence[Detector] | None = None,
+                   detector_host: DetectorProcess | None = None) -> Pipeline:
     """The one place a pipeline is assembled: detectors by name (`detector_names`, default the
     configured ones; empty for a pipeline that only records human decisions) or ready-made
     `detectors` (a simulator's), the policy, and every plug-in's enforcers and adjusters in
-    their order."""
+    their order. `detector_host`: detector processes started earlier for these settings
+    (`start_detector_processes`), so their models loaded while the store was opened."""
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
     # the event sinks configured here subscribe now, so what this pipeline decides is queued
@@ -166,11 +184,8 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
     if detectors is not None:
         host, dets, hooks = None, list(detectors), []
     elif settings.detect_in == "process" and names:
-        from tidebreak.detector_process import DetectorProcess
-
-        host = DetectorProcess(names, detector_options(settings),
-                               engine.url.render_as_string(hide_password=False), tenant,
-                               children=settings.detect_processes or cpu_count())
+        host = detector_host or start_detector_processes(settings, names)
+        host.open(engine.url.render_as_string(hide_password=False), tenant)
         dets, hooks = list(host.detectors), []
     else:
         host = None
@@ -190,6 +205,17 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
         pipeline.recorder = RecorderProcess(settings, engine.url.render_as_string(
             hide_password=False), tenant)
     return pipeline
+
+
+def start_detector_processes(settings: Settings,
+                             names: Sequence[str] | None = None) -> DetectorProcess:
+    """Start the detector processes for `settings` (TIDEBREAK_DETECT_IN=process): they load
+    their models now, and wait for the store that `build_pipeline` opens them on."""
+    from tidebreak.detector_process import DetectorProcess
+
+    return DetectorProcess(settings.detectors if names is None else names,
+                           detector_options(settings),
+                           children=settings.detect_processes or cpu_count())
 
 
 def cpu_count() -> int:
