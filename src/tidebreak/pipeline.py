@@ -504,11 +504,12 @@ class Pipeline:
                 open_task(s, tenant=self.tenant, content_id=row.id, decision_id=decision.id,
                           queue=a.queue, priority=float(a.priority or 0), reason=hit.rule_id,
                           now=now)
+        as_dict = decision.to_dict()  # stored with the decision and sent with its event
         s.add(DecisionRow(id=decision.id, tenant=self.tenant, event_id=ev.event_id,
                           content_id=row.id, action=decision.action.value,
                           categories=list(decision.categories), rules=decision.rules,
                           policy_version=decision.policy_version, decided_by=decision.decided_by,
-                          created_at=now, payload=decision.to_dict()))
+                          created_at=now, payload=as_dict))
         for h in decision.shadow:
             s.add(ShadowDecisionRow(tenant=self.tenant, decision_id=decision.id,
                                     content_id=row.id, rule_id=h.rule_id,
@@ -520,7 +521,7 @@ class Pipeline:
                        payload=_event_payload(ev), decision_id=decision.id))
         ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
-        emit_decision_events(s, self.tenant, decision, ev, row, before, now)
+        emit_decision_events(s, self.tenant, decision, ev, row, before, now, as_dict=as_dict)
         return newly_removed, restored
 
     # -- human decisions ----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from tidebreak import ledger
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware
 from tidebreak.ingest import InvalidInput, _str_field, _timestamp
-from tidebreak.model import ActionType, EventType
+from tidebreak.model import ActionType, EventType, OutcomeKind
 from tidebreak.policy.sections import BreakerConfig
 from tidebreak.enforce.review_queue import open_task
 from tidebreak.store.schema import BreakerRow, ContentRow, DecisionRow, EngagementSampleRow
@@ -280,7 +280,9 @@ class BreakerEnforcer:
         d = e.decision
         if d.decided_by.startswith("reviewer:"):
             why = f"reviewed ({d.action.value})"
-        elif _fact_checked(d.to_dict()):
+        elif any(h.category in FACT_CHECK_CATEGORIES
+                 and any(a.type == ActionType.LABEL and a.outcome != OutcomeKind.INFORMATION
+                         for a in h.actions) for h in d.reasons):  # as _fact_checked reads it
             why = "fact-checked: labelled"
         elif e.newly_removed or e.event.type == EventType.DELETE:
             why = "no longer visible"

@@ -22,13 +22,16 @@ def content_state(row: ContentRow) -> dict[str, Any]:
 
 
 def emit_decision_events(s: Session, tenant: str, decision: Decision, ev: Event, row: ContentRow,
-                         before: dict[str, Any], now: datetime) -> None:
+                         before: dict[str, Any], now: datetime, *,
+                         as_dict: dict[str, Any] | None = None) -> None:
+    """`as_dict`: `decision.to_dict()` when the caller has it already."""
     after = content_state(row)
     emit(s, tenant=tenant, type=DomainEventType.DECISION_MADE, key=f"decision:{decision.id}",
          subject=row.id, at=now,
          payload={"content_id": row.id, "event_id": ev.event_id, "event_type": ev.type.value,
                   "author": row.author_id, "group": row.group_id, "content_state": after,
-                  "decided_by": decision.decided_by, "decision": decision.to_dict()})
+                  "decided_by": decision.decided_by,
+                  "decision": decision.to_dict() if as_dict is None else as_dict})
     if after != before:
         emit(s, tenant=tenant, type=DomainEventType.CONTENT_STATE_CHANGED,
              key=f"content-state:{decision.id}", subject=row.id, at=now,
