@@ -47,9 +47,6 @@ def test_a_decision_names_the_models_that_ran_here_and_its_stages_are_measured_h
     pipeline = build_pipeline(engine, Settings(record_in="process"), detector_names=NAMES)
     assert pipeline.recorder is not None
     try:
-        # the child decides with the policy this process loaded
-        assert pipeline.recorder.policy == (pipeline.policy.active.id,  # type: ignore[attr-defined]
-                                            pipeline.policy.active.version)
         pipeline.detectors[2].version = "voting-as-it-ran-here"  # what the child cannot know
         before = {s: stage_count(s) for s in ("policy", "record", "enforce", "commit")}
         out = pipeline.process_batch([
@@ -57,6 +54,9 @@ def test_a_decision_names_the_models_that_ran_here_and_its_stages_are_measured_h
                          "author": "a"}),
             parse_event({"id": "c", "text": "lovely tomatoes today", "author": "b"})])
         assert [o.decision.action.value for o in out] == ["remove", "none"]
+        # the child decides with the policy this process loaded
+        assert {(o.decision.policy_id, o.decision.policy_version) for o in out} == \
+               {(pipeline.policy.active.id, pipeline.policy.active.version)}
         assert out[0].decision.model_versions["voting"] == "voting-as-it-ran-here"
         assert out[0].decision.model_versions == pipeline.model_versions
         after = {s: stage_count(s) for s in before}
@@ -101,26 +101,34 @@ def test_the_api_decides_through_its_recorder_and_restarts_it_with_the_app(engin
         return built[-1]
 
     app = create_app(engine, settings, factory)
-    key = create_key(engine, "platform")
+    key, other = create_key(engine, "platform"), create_key(engine, "platform", tenant="other")
 
-    async def post(ids: list[str]) -> list[httpx.Response]:
+    async def post(ids: list[str], as_key: str = key) -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             return await asyncio.gather(*[client.post(
                 "/v1/content", json={"id": i, "text": f"post {i}", "author": "u"},
-                headers={"Authorization": f"Bearer {key}"}) for i in ids])
+                headers={"Authorization": f"Bearer {as_key}"}) for i in ids])
 
-    got = asyncio.run(post([f"p{i}" for i in range(12)]))
-    assert [r.status_code for r in got] == [201] * 12
+    async def both() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        return await asyncio.gather(post([f"p{i}" for i in range(12)]),
+                                    post(["p0", "p1"], as_key=other))
+
+    got, theirs = asyncio.run(both())
+    assert [r.status_code for r in got + theirs] == [201] * 14
     recorder = built[0].recorder
     assert recorder is not None and recorder.pid is not None  # type: ignore[attr-defined]
+    assert built[1].recorder is recorder  # one recorder process for every tenant of the store
+    with Session(engine) as s:  # and each tenant's decisions are its own
+        assert dict(s.execute(select(DecisionRow.tenant, func.count())
+                              .group_by(DecisionRow.tenant)).all()) == {"default": 12, "other": 2}
     with TestClient(app):  # the app starts and stops: its recorder process with it
         pass
     assert recorder.pid is None  # type: ignore[attr-defined]
     got = asyncio.run(post(["p0", "p12"]))  # started again: a new recorder for the next batch
     assert sorted(r.status_code for r in got) == [200, 201]
     with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(DecisionRow)) == 13
+        assert s.scalar(select(func.count()).select_from(DecisionRow)) == 15
         assert ledger.verify(s)[1] is None
     recorder.close()
 

@@ -123,7 +123,7 @@ class Prepared:
 class Recorder(Protocol):
     """Records prepared batches somewhere else (tidebreak.recorder_process.RecorderProcess)."""
 
-    def record(self, prepared: Prepared) -> list[Outcome | PipelineError]: ...
+    def record(self, tenant: str, prepared: Prepared) -> list[Outcome | PipelineError]: ...
 
     def close(self) -> None: ...
 
@@ -234,7 +234,7 @@ class Pipeline:
         transaction; each result is an Outcome or the error for that event. With a recorder
         process (tidebreak.recorder_process) the batch is recorded there, by this same code."""
         if self.recorder is not None:
-            return self.recorder.record(prepared)
+            return self.recorder.record(self.tenant, prepared)
         results = list(prepared.results)
         recorded = self._decide_and_record_batch(prepared.todo, prepared.signals,
                                                  prepared.model_versions)

@@ -202,8 +202,8 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
         # could not follow it there: such a pipeline records in this process)
         from tidebreak.recorder_process import RecorderProcess
 
-        pipeline.recorder = RecorderProcess(settings, engine.url.render_as_string(
-            hide_password=False), tenant)
+        pipeline.recorder = RecorderProcess.shared(settings, engine.url.render_as_string(
+            hide_password=False))
     return pipeline
 
 
