@@ -144,3 +144,15 @@ def test_demo_fills_the_database_and_prints_its_summary(tmp_path: Path) -> None:
     assert "Decisions by action" in r.stdout and "Rules that fired" in r.stdout
     assert "remove" in r.stdout
     assert runner.invoke(app, ["ledger", "verify", "--db", db]).exit_code == 0
+
+
+def test_serve_logs_requests_one_by_one_only_when_asked(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    ran: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda api, **kw: ran.append(kw))
+    monkeypatch.setenv("TIDEBREAK_RECORD_IN", "thread")
+    db = f"sqlite:///{tmp_path}/t.db"
+    assert runner.invoke(app, ["serve", "--db", db, "--port", "9"]).exit_code == 0
+    assert runner.invoke(app, ["serve", "--db", db, "--access-log"]).exit_code == 0
+    assert [(kw["access_log"], kw["port"]) for kw in ran] == [(False, 9), (True, 8080)]
