@@ -18,14 +18,12 @@ its parent.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import queue
-import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tidebreak.child_process import SpawnedChild, requests
 from tidebreak.detect.base import EvidenceRequest
 from tidebreak.model import Item, Signal
 
@@ -51,11 +49,8 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
     except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
-    try:
-        store = conn.recv()
-    except EOFError:  # the parent is gone (or gave up before opening a store)
-        return
-    if store is None:
+    store = next(requests(conn), None)
+    if store is None:  # the parent is gone, or gave up before opening a store
         return
     try:
         database_url, tenant = store
@@ -65,14 +60,7 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
         conn.send(("error", f"{type(e).__name__}: {e}"))
         return
     conn.send(("ready", [(d.name, d.version, hasattr(d, "explain_later")) for d in detectors]))
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        if msg is None:
-            return
-        index, method, payload = msg
+    for index, method, payload in requests(conn):
         try:
             if method == "detect":
                 for hook in hooks:
@@ -84,40 +72,11 @@ def _serve(conn: Any, spec: _Spec, threads: int) -> None:
             conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
-@contextmanager
-def main_script_hidden() -> Iterator[None]:
-    """Start spawned children without running the parent's main module again.
-
-    A spawned child re-runs the script (or `-m` module) the parent was started as: for
-    `tidebreak`, the CLI, about a second of CPU per child before it loads a model. The child's
-    target lives in this module and its detectors come from the plug-in registry, so it needs
-    none of that; with neither `__spec__` nor `__file__` on `__main__`, multiprocessing skips
-    the step. (A detector defined in a `__main__` script cannot run in a child either way.)"""
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    spec, path = getattr(main, "__spec__", None), main.__dict__.pop("__file__", None)
-    main.__spec__ = None
-    try:
-        yield
-    finally:
-        main.__spec__ = spec
-        if path is not None:
-            main.__file__ = path
-
-
-class _Child:
-    """One child process and the pipe to it."""
+class _Child(SpawnedChild):
+    """One detector process and the pipe to it."""
 
     def __init__(self, spec: _Spec, threads: int) -> None:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, spec, threads),
-                                name="tidebreak-detectors", daemon=True)
-        with main_script_hidden():
-            self.proc.start()
-        child.close()
+        super().__init__(_serve, (spec, threads), name="tidebreak-detectors")
 
     def open(self, database_url: str, tenant: str) -> None:
         try:
@@ -126,15 +85,7 @@ class _Child:
             pass
 
     def ready(self) -> list[tuple[str, str, bool]]:
-        try:
-            status, info = self.conn.recv()
-        except (EOFError, OSError):  # it died before it could say why
-            self.proc.join(timeout=5)
-            raise RuntimeError("the detector process could not start: it exited with code "
-                               f"{self.proc.exitcode}") from None
-        if status != "ready":
-            raise RuntimeError(f"the detector process could not start: {info}")
-        return info  # type: ignore[no-any-return]
+        return self.wait_ready("detector process")  # type: ignore[no-any-return]
 
     def call(self, index: int, method: str, payload: Any) -> Any:
         try:
@@ -145,16 +96,6 @@ class _Child:
         if status != "ok":
             raise RuntimeError(f"detector failed in its process: {result}")
         return result
-
-    def close(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
-        self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.conn.close()
 
 
 class DetectorProcess:

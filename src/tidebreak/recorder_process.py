@@ -20,14 +20,13 @@ commit, or committed and a retry returns that decision) and the next batch start
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from tidebreak import metrics
 from tidebreak.config import Settings
-from tidebreak.detector_process import main_script_hidden
+from tidebreak.child_process import SpawnedChild, requests
 from tidebreak.errors import Unavailable
 from tidebreak.pipeline import Outcome, PipelineError, Prepared
 
@@ -60,14 +59,7 @@ def _serve(conn: Any, spec: _Spec) -> None:
         return
     conn.send(("ready", None))
     pipelines: dict[str, Pipeline] = {}
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        if msg is None:
-            return
-        tenant, prepared = msg
+    for tenant, prepared in requests(conn):
         try:
             if tenant not in pipelines:
                 pipelines[tenant] = build_pipeline(engine, settings, tenant=tenant,
@@ -91,25 +83,14 @@ def _portable(e: Exception) -> Exception:
         return RuntimeError(f"recording failed: {type(e).__name__}: {e}")
 
 
-class _Child:
+class _Child(SpawnedChild):
     def __init__(self, spec: _Spec) -> None:
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, spec), name="tidebreak-recorder",
-                                daemon=True)
-        with main_script_hidden():
-            self.proc.start()
-        child.close()
+        super().__init__(_serve, (spec,), name="tidebreak-recorder")
         try:
-            status, info = self.conn.recv()
-        except (EOFError, OSError):  # it died before it could say why
-            self.proc.join(timeout=5)
+            self.wait_ready("recorder process", RecorderUnavailable)
+        except RecorderUnavailable:
             self.close()
-            raise RecorderUnavailable("the recorder process could not start: it exited with "
-                                      f"code {self.proc.exitcode}") from None
-        if status != "ready":
-            self.close()
-            raise RecorderUnavailable(f"the recorder process could not start: {info}")
+            raise
 
     def record(self, tenant: str, prepared: Prepared) -> list[Outcome | PipelineError]:
         try:
@@ -124,17 +105,6 @@ class _Child:
         if status != "ok":
             raise result
         return result  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
-        self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(timeout=5)
-        self.conn.close()
 
 
 class RecorderProcess:
