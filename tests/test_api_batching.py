@@ -123,3 +123,49 @@ def test_with_two_preparing_slots_both_take_a_share_of_the_waiting_requests() ->
         batcher.close()
     assert sorted(started) == [5, 5]
     assert answers == [f"decided {e.event_id}" for e in events]
+
+
+def test_a_prepared_batch_waits_for_the_recorder_without_spinning(monkeypatch) -> None:
+    """While the recorder holds a batch, the next one, prepared already, waits: the batcher
+    sleeps until the recorder is free instead of looping on the finished preparation (which
+    took the event loop's time from HTTP and the detectors)."""
+    import time
+
+    from tidebreak.api import batching
+    from tidebreak.api.batching import MicroBatcher
+    from tidebreak.ingest import parse_event
+
+    class SlowRecorder:
+        prepare_ahead = 1
+
+        def prepare(self, events, ahead):  # type: ignore[no-untyped-def]
+            return events
+
+        def record(self, prepared):  # type: ignore[no-untyped-def]
+            time.sleep(0.3)
+            return [f"decided {e.event_id}" for e in prepared]
+
+    waits = 0
+    real_wait = asyncio.wait
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal waits
+        waits += 1
+        return await real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(batching.asyncio, "wait", counted)
+    batcher = MicroBatcher(SlowRecorder(), wait_s=0.001)  # type: ignore[arg-type]
+
+    async def two_batches() -> list[object]:
+        first = asyncio.ensure_future(batcher.submit(parse_event({"id": "a", "text": "x"})))
+        await asyncio.sleep(0.05)  # the first batch is recording now
+        later = asyncio.gather(*(batcher.submit(parse_event({"id": f"b{i}", "text": "x"}))
+                                 for i in range(3)))  # prepared at once, then waiting
+        return [await first, *await later]
+
+    try:
+        answers = asyncio.run(two_batches())
+    finally:
+        batcher.close()
+    assert answers == ["decided a", "decided b0", "decided b1", "decided b2"]
+    assert waits < 20, f"the batcher woke {waits} times for two batches"

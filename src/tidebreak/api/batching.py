@@ -107,8 +107,10 @@ class MicroBatcher:
                     recording, recording_events = None, ()
                     continue
                 # wait for whatever happens first: a batch prepared or recorded, or a request
-                # arriving while a preparing slot is free
-                waits: list[asyncio.Future[Any]] = [f for _, _, f in preparing]
+                # arriving while a preparing slot is free (not for a batch prepared already and
+                # waiting for the recorder: waiting on a done future returns at once, and the
+                # loop would spin until the recorder is free)
+                waits: list[asyncio.Future[Any]] = [f for _, _, f in preparing if not f.done()]
                 if recording is not None:
                     waits.append(recording)
                 arrival: asyncio.Task[bool] | None = None
