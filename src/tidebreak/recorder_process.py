@@ -20,6 +20,7 @@ commit, or committed and a retry returns that decision) and the next batch start
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,9 @@ def _serve(conn: Any, spec: _Spec) -> None:
             if tenant not in pipelines:
                 pipelines[tenant] = build_pipeline(engine, settings, tenant=tenant,
                                                    detector_names=[])
+                # what is loaded now lives as long as the process: keep it out of the
+                # collector's full passes (as the API process does)
+                gc.freeze()
             with metrics.relayed() as samples:
                 results = pipelines[tenant].record(prepared)
             conn.send(("ok", results, samples))
