@@ -183,6 +183,14 @@ class Pipeline:
 
     # -- public -------------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Let each detector load now what it would load on first use (`warm_up`, optional):
+        a server calls this before serving, so no request's batch waits for a model load."""
+        for det in self.detectors:
+            warm = getattr(det, "warm_up", None)
+            if warm is not None:
+                warm()
+
     def process(self, event: Event) -> Outcome:
         result = self.process_batch([event])[0]
         if isinstance(result, PipelineError):

@@ -101,7 +101,9 @@ def create_app(engine: Engine, settings: Settings,
         if tenant not in pipelines:
             with building:  # request threads and the evidence filler: one build per tenant
                 if tenant not in pipelines:
-                    pipelines[tenant] = pipeline_factory(tenant)
+                    built = pipeline_factory(tenant)
+                    built.warm_up()  # no served batch waits for a model's first-use load
+                    pipelines[tenant] = built
         return pipelines[tenant]
 
     async def decide(tenant: str, event: Event) -> Outcome | PipelineError:

@@ -27,6 +27,16 @@ class Detector(Protocol):
         ...
 
 
+def warm_up_item(text: str) -> Item:
+    """An item for a detector's optional `warm_up()` (never stored or decided). A detector that
+    loads part of itself on first use (a model behind a gate) does it in `warm_up`, which a
+    server calls before serving, so the first post that needs it does not stall its batch."""
+    from tidebreak.model import Content, ContentKind
+    from tidebreak.text import normalise
+
+    return Item(Content(id="warm-up", kind=ContentKind.POST, text=text), normalise(text))
+
+
 SPANS_PENDING = "spans_pending"  # evidence key: spans are deferred, `Explainer.explain_later` gives them
 
 

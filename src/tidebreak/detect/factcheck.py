@@ -54,6 +54,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tidebreak.factcheck.index import extract_urls
+from tidebreak.detect.base import warm_up_item
 from tidebreak.model import Item, Signal
 
 log = logging.getLogger(__name__)
@@ -257,6 +258,12 @@ class FactCheckDetector:
                 return None
             self._stance_model = get_claims_model()
         return self._stance_model.stance([text])[0]
+
+    def warm_up(self) -> None:
+        """Do now what the first post near a claim would (load the claims model, run the
+        encoder and the matcher once), so it does not stall a served batch."""
+        if len(self.index):
+            self.detect([warm_up_item(self.index.factchecks[0].claim)])
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         if not items:

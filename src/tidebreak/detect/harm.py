@@ -44,7 +44,7 @@ import numpy as np
 
 from tidebreak import metrics
 from tidebreak.detect.base import (SPANS_PENDING, TEXT_DIGEST, EvidenceRequest,
-                                   text_digest)
+                                   text_digest, warm_up_item)
 from tidebreak.embed.encoder import Encoder, _cpu_count, get_encoder, models_root
 from tidebreak.embed.runner import GraphRunner
 from tidebreak.model import Item, Signal
@@ -298,6 +298,10 @@ class HarmClassifier:
                       detector_version=self.version)
 
     # -- Detector interface -----------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the language identifier and run the model once (both wait for the first post)."""
+        self.detect([warm_up_item("warming up the harm model before serving")])
 
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         texts = [it.norm.text for it in items]

@@ -334,6 +334,10 @@ class VotingDetector:
             self._model = get_claims_model(self.model_dir)
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the claims model (it waits for the first open gate) and run it once."""
+        self.model.predict(["Polls close at 8pm on election day; you can vote by mail."])
+
     def detect(self, items: Sequence[Item]) -> list[list[Signal]]:
         res: list[list[Signal]] = [[] for _ in items]
         texts = [it.norm.text for it in items]
