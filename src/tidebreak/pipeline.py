@@ -176,9 +176,10 @@ class Pipeline:
 
     @property
     def model_versions(self) -> dict[str, str]:
-        """Each detector's version as it is now. Read per decision, not once at build: a
-        detector that reloads its data (the factcheck detector's index after `factcheck
-        import`) changes its version, and a decision must name the one its signals came from."""
+        """Each detector's version as it is now. Read for each batch as it is detected
+        (`Prepared.model_versions`), not once at build: a detector that reloads its data (the
+        factcheck detector's index after `factcheck import`) changes its version, and a
+        decision must name the one its signals came from."""
         return {d.name: d.version for d in self.detectors}
 
     # -- public -------------------------------------------------------------------------------

@@ -177,7 +177,6 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
     (`start_detector_processes`), so their models loaded while the store was opened."""
     settings = settings or Settings.from_env()
     tenant = tenant or settings.tenant
-    given_policy = policy is not None
     # the event sinks configured here subscribe now, so what this pipeline decides is queued
     # for them even before a dispatcher (serve, a worker, `tidebreak events deliver`) runs
     register_sinks(engine, configured_sinks(settings, engine), now=clock())
@@ -185,9 +184,11 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
     host = None
     if detectors is None and settings.detect_in == "process" and names:
         host = detector_host or start_detector_processes(settings, names)
+    elif detector_host is not None:
+        detector_host.close()  # started for settings this pipeline does not use
     try:  # read while detector processes (if any) still load their models
-        policy = policy or load_policies(settings, engine, tenant)
-        steps = enforcers(settings), adjusters(settings)
+        policies = policy or load_policies(settings, engine, tenant)
+        enforcing, adjusting = enforcers(settings), adjusters(settings)
     except BaseException:
         if host is not None:
             host.close()
@@ -199,11 +200,12 @@ def build_pipeline(engine: Engine, settings: Settings | None = None, *, tenant: 
         dets, hooks = list(host.detectors), []
     else:
         dets, hooks = build_detectors(names, engine, tenant, options=detector_options(settings))
-    pipeline = Pipeline(engine, dets, policy, tenant=tenant, strike_days=settings.strike_days,
-                        clock=clock, before_batch=hooks, enforcers=steps[0], adjusters=steps[1])
+    pipeline = Pipeline(engine, dets, policies, tenant=tenant, strike_days=settings.strike_days,
+                        clock=clock, before_batch=hooks, enforcers=enforcing,
+                        adjusters=adjusting)
     if host is not None:
         pipeline.prepare_ahead = host.size
-    if settings.record_in == "process" and names and detectors is None and not given_policy \
+    if settings.record_in == "process" and names and detectors is None and policy is None \
             and clock is utcnow:
         # the child builds this same pipeline from the settings (a policy or clock given here
         # could not follow it there: such a pipeline records in this process)
