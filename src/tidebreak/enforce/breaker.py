@@ -16,7 +16,7 @@ someone has looked, which is what the breaker waits for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from tidebreak import ledger
 from tidebreak.enforce.hooks import Enforcement
 from tidebreak.enforce.penalties import aware
 from tidebreak.ingest import InvalidInput, _str_field, _timestamp
-from tidebreak.model import ActionType, EventType, OutcomeKind
+from tidebreak.model import ActionType, EventType, OutcomeKind, RuleHit
 from tidebreak.policy.sections import BreakerConfig
 from tidebreak.enforce.review_queue import open_task
 from tidebreak.store.schema import BreakerRow, ContentRow, DecisionRow, EngagementSampleRow
@@ -248,7 +248,16 @@ def check(s: Session, tenant: str, row: ContentRow, rates: tuple[float, float],
     return b
 
 
+def _fact_checked_hits(hits: Iterable[RuleHit]) -> bool:
+    """A decision's hits label it as fact-checked (a restricting label under a fact-check
+    category): `_fact_checked`'s rule, on the hits themselves rather than a stored payload."""
+    return any(h.category in FACT_CHECK_CATEGORIES
+               and any(a.type == ActionType.LABEL and a.outcome != OutcomeKind.INFORMATION
+                       for a in h.actions) for h in hits)
+
+
 def _fact_checked(payload: dict[str, Any]) -> bool:
+    """`_fact_checked_hits` on a stored decision payload (`Decision.to_dict()`)."""
     return any(h.get("category") in FACT_CHECK_CATEGORIES
                and any(a.get("type") == ActionType.LABEL.value
                        and a.get("outcome") != "information" for a in h.get("actions", []))
@@ -280,9 +289,7 @@ class BreakerEnforcer:
         d = e.decision
         if d.decided_by.startswith("reviewer:"):
             why = f"reviewed ({d.action.value})"
-        elif any(h.category in FACT_CHECK_CATEGORIES
-                 and any(a.type == ActionType.LABEL and a.outcome != OutcomeKind.INFORMATION
-                         for a in h.actions) for h in d.reasons):  # as _fact_checked reads it
+        elif _fact_checked_hits(d.reasons):
             why = "fact-checked: labelled"
         elif e.newly_removed or e.event.type == EventType.DELETE:
             why = "no longer visible"
