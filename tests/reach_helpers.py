@@ -17,6 +17,7 @@ from tidebreak.ingest import parse_event
 from tidebreak.ledger import verify
 from tidebreak.model import Event
 from tidebreak.pipeline import Pipeline
+from tidebreak.accountability.restrictions import register as statements_for_restrictions
 from tidebreak.policy import PolicySet, load_default_policy
 from tidebreak.runtime import BankSync
 from tidebreak.store.schema import LedgerEntryRow
@@ -25,6 +26,10 @@ from .test_pipeline import Scripted
 
 
 def reach_pipeline(engine: Engine, clock: Any) -> Pipeline:
+    # statements of reasons for penalties, group stages and breaker trips come with the built-in
+    # enforcers (tidebreak.plugins.builtin); this pipeline names its own, so it asks for them
+    # too (the tests of this file then pass alone, not only after a test that built the default)
+    statements_for_restrictions()
     bank = BankDetector()
     sync = BankSync(bank, engine, "default", every_seconds=0)
     return Pipeline(engine, [Scripted(), bank], PolicySet(load_default_policy()), clock=clock,
