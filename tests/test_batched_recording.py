@@ -157,3 +157,28 @@ def test_batches_record_on_postgres_too(pg_url: str) -> None:
         assert s.scalar(select(func.count()).select_from(ActorRow)) == 3
         assert ledger.verify(s) == (20, None)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_race_found_only_at_commit_falls_back_to_one_at_a_time(pg_url: str) -> None:
+    """Another process records one of the batch's events while the batch is being decided: the
+    batch's decision and event rows, written together at commit, collide with it; nothing of
+    the batch is kept, and its events are recorded again one at a time."""
+    first = build_pipeline(open_store(pg_url), Settings.from_env(), detector_names=["bank"])
+    second = build_pipeline(open_store(pg_url), Settings.from_env(), detector_names=["bank"])
+    events = [parse_event({"id": f"p{i}", "text": f"post {i}"}) for i in range(4)]
+    taken: list = []
+
+    def meanwhile(e) -> None:  # type: ignore[no-untyped-def]
+        if not taken:  # while the second is deciding its first event
+            taken.append(first.process(events[2]))
+
+    second.enforcers.append(meanwhile)
+    results = second.process_batch(events)
+    assert [r.duplicate for r in results] == [False, False, True, False]
+    assert results[2].decision.id == taken[0].decision.id
+    with Session(first.engine) as s:
+        assert s.scalar(select(func.count()).select_from(EventRow)) == 4
+        assert ledger.verify(s) == (4, None)
+    first.engine.dispose()
+    second.engine.dispose()

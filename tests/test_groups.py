@@ -125,3 +125,49 @@ def test_health_kept_current_in_a_batch_equals_a_fresh_count(engine, clock) -> N
     assert {k: v for k, v in seen["in_batch"].evidence.items() if k not in drop} == \
         {k: v for k, v in fresh.evidence.items() if k not in drop}
     assert fresh.evidence["violating_posts"] >= 8 and fresh.evidence["reports"]["reported_posts"] == 1
+
+
+def test_a_group_shut_down_in_a_batch_counts_as_closed_for_the_rest_of_it(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """Members of a group shut down earlier in the same batch weigh on the groups they also
+    post in (the overlap component) exactly as a fresh read of the database says."""
+    p = reach_pipeline(engine, clock)
+    set_roles(engine, clock, "g-bad", admin=["boss"], member=[f"m{i}" for i in range(6)])
+    events = [post(f"b{i}", f"bad {i} [hate=0.97]", author=f"m{i % 6}", group="g-bad",
+                   approved_by="boss") for i in range(14)]
+    events += [post(f"o{i}", f"other {i} [hate=0.02]", author=f"m{i % 6}", group="g-other")
+               for i in range(6)]
+    seen: dict = {}
+    real_apply = groups.apply
+
+    def watch(s, tenant, group_id, cfg, policy_version, now, trigger=None):  # type: ignore[no-untyped-def]
+        det = real_apply(s, tenant, group_id, cfg, policy_version, now, trigger)
+        if group_id == "g-other":
+            seen["in_batch"] = groups.assess(s, tenant, group_id, cfg, now)
+        return det
+
+    groups.apply = watch  # type: ignore[assignment]
+    try:
+        p.process_batch(events)
+    finally:
+        groups.apply = real_apply  # type: ignore[assignment]
+    assert group_view(engine, clock, "g-bad")["stage"] == "shutdown"
+    with Session(engine) as s:
+        fresh = groups.assess(s, "default", "g-other", CFG, clock())
+    overlap = seen["in_batch"].evidence["overlap"]
+    assert overlap == fresh.evidence["overlap"]
+    assert overlap["shut_down_groups"] == ["g-bad"] and overlap["share"] == 1.0
+
+
+def test_a_group_shut_down_with_no_grace_period_is_due_for_removal_in_the_same_transaction(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    set_roles(engine, clock, "g-now", admin=["a"])
+    now = clock()
+    with Session(engine) as s, s.begin():
+        assert groups.sweep(s, "default", now) == []  # read (and remembered) for this transaction
+        groups.change_stage(s, "default", "g-now", "shutdown", health=0.0, evidence={},
+                            ground="test", policy_version="t", now=now,
+                            cfg=replace(CFG, removal_days=0))
+        assert groups.sweep(s, "default", now) == ["g-now"]
+        assert groups.sweep(s, "default", now) == []  # removed once
+    assert group_view(engine, clock, "g-now")["stage"] == "removed"

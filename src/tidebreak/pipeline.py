@@ -59,6 +59,7 @@ from tidebreak.model import (
 from tidebreak.policy import PolicySet
 from tidebreak.enforce.review_queue import close_tasks, open_task
 from tidebreak.detect.bank_store import add_entry
+from tidebreak.store import insert_at_commit
 from tidebreak.store.coactions import coaction_rows
 from tidebreak.store.db import read_only
 from tidebreak.store.decisions import decision_from_dict
@@ -73,6 +74,10 @@ from tidebreak.store.schema import (
 )
 from tidebreak.store.txcache import announce, mark_new
 from tidebreak.text import normalise
+
+_DECISIONS = DecisionRow.__table__
+_SHADOW_DECISIONS = ShadowDecisionRow.__table__
+_EVENTS = EventRow.__table__
 
 
 class PipelineError(TidebreakError):
@@ -514,20 +519,25 @@ class Pipeline:
                           queue=a.queue, priority=float(a.priority or 0), reason=hit.rule_id,
                           now=now)
         as_dict = decision.to_dict()  # stored with the decision and sent with its event
-        s.add(DecisionRow(id=decision.id, tenant=self.tenant, event_id=ev.event_id,
-                          content_id=row.id, action=decision.action.value,
-                          categories=list(decision.categories), rules=decision.rules,
-                          policy_version=decision.policy_version, decided_by=decision.decided_by,
-                          created_at=now, payload=as_dict))
+        # decision, shadow and event rows: append-only, read by later transactions only, so
+        # written together at commit without ORM objects (tidebreak.store.insert_at_commit)
+        insert_at_commit.add(s, _DECISIONS, {
+            "id": decision.id, "tenant": self.tenant, "event_id": ev.event_id,
+            "content_id": row.id, "action": decision.action.value,
+            "categories": list(decision.categories), "rules": decision.rules,
+            "policy_version": decision.policy_version, "decided_by": decision.decided_by,
+            "created_at": now, "payload": as_dict})
         for h in decision.shadow:
-            s.add(ShadowDecisionRow(tenant=self.tenant, decision_id=decision.id,
-                                    content_id=row.id, rule_id=h.rule_id,
-                                    policy_version=h.policy_version or decision.policy_version,
-                                    action=strongest(h.actions).value, created_at=now,
-                                    payload=h.to_dict()))
-        s.add(EventRow(tenant=self.tenant, event_id=ev.event_id, type=ev.type.value,
-                       content_id=row.id, received_at=ev.received_at,
-                       payload=_event_payload(ev), decision_id=decision.id))
+            insert_at_commit.add(s, _SHADOW_DECISIONS, {
+                "tenant": self.tenant, "decision_id": decision.id, "content_id": row.id,
+                "rule_id": h.rule_id,
+                "policy_version": h.policy_version or decision.policy_version,
+                "action": strongest(h.actions).value, "created_at": now,
+                "payload": h.to_dict()})
+        insert_at_commit.add(s, _EVENTS, {
+            "tenant": self.tenant, "event_id": ev.event_id, "type": ev.type.value,
+            "content_id": row.id, "received_at": ev.received_at,
+            "payload": _event_payload(ev), "decision_id": decision.id})
         ledger.append(s, tenant=self.tenant, kind="decision", subject=row.id,
                       actor=decision.decided_by, payload=_ledger_payload(decision, ev), at=now)
         emit_decision_events(s, self.tenant, decision, ev, row, before, now, as_dict=as_dict)

@@ -410,11 +410,30 @@ def change_stage(s: Session, tenant: str, group_id: str, to: str, *, health: flo
                   "notice": notice, "decided_by": decided_by, "determination_id": det.id,
                   "policy_version": policy_version})
     group.stage, group.health = to, health
-    for name in ("closed_groups", "groups_due"):
-        tx_cache(s, name).clear()
+    _keep_memos_current(s, tenant, group_id, to, st)
     for listener in STAGE_LISTENERS:
         listener(s, tenant, det, now)
     return det
+
+
+def _keep_memos_current(s: Session, tenant: str, group_id: str, to: str,
+                        st: GroupStandingRow) -> None:
+    """A stage change updates the transaction's memos of closed groups and of groups due for
+    removal in place (rather than dropping them: on a hate-heavy stream groups change stage
+    every few batches, and every later post in a group would read both again)."""
+    closed_memo = tx_cache(s, "closed_groups")
+    if tenant in closed_memo:
+        closed, members = closed_memo[tenant]
+        if to in CLOSED and group_id not in closed:
+            closed.append(group_id)
+            members[group_id] = _members(s, tenant, group_id)
+        elif to not in CLOSED and group_id in closed:
+            closed.remove(group_id)
+            members.pop(group_id, None)
+    if to == "shutdown" and st.remove_at is not None:
+        for (t, at), due in tx_cache(s, "groups_due").items():
+            if t == tenant and aware(st.remove_at) <= aware(at) and st not in due:
+                due.append(st)
 
 
 def _penalise_staff(s: Session, tenant: str, group_id: str, det: GroupDeterminationRow,

@@ -30,8 +30,11 @@ OPEN_STATES = ("open", "claimed")
 def sla_overrides(session: Session, tenant: str) -> dict[str, int]:
     memo = tx_cache(session, "sla_overrides")
     if tenant not in memo:
-        rows = session.execute(select(ReviewQueueRow.name, ReviewQueueRow.sla_minutes)
-                               .where(ReviewQueueRow.tenant == tenant)).all()
+        # queues are configured in transactions of their own (`tidebreak review sla set`): no
+        # need to flush what this transaction holds before reading them
+        with session.no_autoflush:
+            rows = session.execute(select(ReviewQueueRow.name, ReviewQueueRow.sla_minutes)
+                                   .where(ReviewQueueRow.tenant == tenant)).all()
         memo[tenant] = {name: minutes for name, minutes in rows}
     return dict(memo[tenant])
 

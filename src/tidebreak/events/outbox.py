@@ -22,8 +22,12 @@ def _subscriptions(session: Session) -> list[tuple[str, frozenset[str] | None]]:
     """The active sinks and their filters, read once per transaction."""
     memo = tx_cache(session, "event_sinks")
     if "subs" not in memo:
-        rows = session.execute(select(EventSinkRow.name, EventSinkRow.types)
-                               .where(EventSinkRow.active.is_(True))).all()
+        # sinks are registered in transactions of their own (tidebreak.events.dispatch), so
+        # nothing this transaction holds needs flushing first: its rows stay together for the
+        # one flush at commit
+        with session.no_autoflush:
+            rows = session.execute(select(EventSinkRow.name, EventSinkRow.types)
+                                   .where(EventSinkRow.active.is_(True))).all()
         memo["subs"] = [(n, None if t is None else frozenset(t)) for n, t in rows]
     return memo["subs"]  # type: ignore[no-any-return]
 
