@@ -14,6 +14,9 @@ groups, and measures in the same run, on the same texts:
 3. With `--workers`, `tidebreak worker` on PostgreSQL with the default detectors, 1 then 2
    workers sharing one JetStream consumer (bench_workers.py): printed as 2 / 1 workers.
 
+It first prints how fast the machine runs the harm model itself (CPU-ms a text on one core): the
+ratios hold across machines, the API's latencies in ms scale with it.
+
 Not a test; the figures go in the README with the command that made them:
 
     .venv/bin/python bench/bench_fastpath.py [--n 3000] [--authors 997] [--clients 32] [--workers]
@@ -54,6 +57,38 @@ def stream(path: Path, n: int, authors: int) -> tuple[list[dict], int]:
             post["group"] = f"g{a % 40}"
         out.append(post)
     return out, sum(r["label"] == "1" for r in rows)
+
+
+def model_reference(texts: list[str], n: int = 400) -> tuple[float, float]:
+    """How fast this machine runs the harm model itself: CPU-ms a text on one core (best of 3
+    passes over the first `n` texts, one at a time, as the detector runs them) and their mean
+    length in tokens. The ratios below hold across machines; the API's latencies in ms scale
+    with this figure, so it says what machine a p99 was measured on."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    from tidebreak.detect.harm import default_model_dir
+    from tidebreak.embed.runner import cpu_session
+
+    model = default_model_dir()
+    tok = Tokenizer.from_file(str(model / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=128)
+    sess = cpu_session(model / "harm.int8.onnx", 1)
+    names = {i.name for i in sess.get_inputs()}
+    feeds = []
+    for enc in tok.encode_batch(texts[:n]):
+        ids = np.asarray([enc.ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids)}
+        feeds.append({k: v for k, v in feed.items() if k in names})
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        for feed in feeds:
+            sess.run(None, feed)
+        best = min(best, (time.process_time() - t0) / len(feeds))
+    return best * 1000, float(np.mean([f["input_ids"].shape[1] for f in feeds]))
 
 
 def timed(args: list[str], env: dict[str, str], stdin: Path) -> float:
@@ -107,6 +142,10 @@ def main() -> None:
            if k not in ("TIDEBREAK_DETECTORS", "TIDEBREAK_NATS_URL", "TIDEBREAK_DATABASE_URL")}
     print(f"stream: {len(posts)} DynaHate test posts from {len({p['author'] for p in posts})} "
           f"authors, {sum('group' in p for p in posts)} in groups, {hateful} hateful")
+
+    ms, tokens = model_reference([p["text"] for p in posts])
+    print(f"machine: the harm model alone takes {ms:.2f} CPU-ms a text on one core "
+          f"(first 400 texts, mean {tokens:.0f} tokens)")
 
     classify = timed([*TIDEBREAK, "classify"], env, src)
     moderate = timed([*TIDEBREAK, "moderate"], env, src)
