@@ -34,7 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py
 
 # Full harm-classifier training (CPU, ~45 min on 2 cores): fine-tune MiniLM, export int8 ONNX,
-# calibrate and evaluate, install into models/harm/, then run the functional tests and write the
+# calibrate and evaluate, install into models/harm/ and fuse its attention (QAttention, outputs
+# unchanged: training/fuse_attention.py), then run the functional tests and write the
 # model card with the runtime venv. Nothing is downloaded at run time (HF_HUB_OFFLINE).
 TRAIN_VENV := .venv-train
 train-venv:
@@ -44,6 +45,7 @@ train-venv:
 train: $(STAMP) train-venv
 	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/python training/finetune_harm.py
 	$(TRAIN_VENV)/bin/python training/finetune_harm.py --install
+	$(TRAIN_VENV)/bin/python training/fuse_attention.py models/harm/harm.int8.onnx
 	$(BIN)/python training/harm_card.py
 
 clean:

@@ -1,0 +1,54 @@
+"""The bundled ONNX graphs: their attention is fused (one QAttention node a layer, for speed) and
+they give exactly the outputs the graphs had as exported.
+
+`data/model_graph_reference.npz` holds each graph's outputs for 40 probe texts (empty, one
+letter, emoji, hostile Unicode, other scripts, election and hate-speech sentences, texts past
+the 128-token limit), computed with the graphs as exported, before `training/fuse_attention.py`
+rewrote them (bit-for-bit the same on the machine that fused them). A graph that changes what it
+computes fails here; a model retrained on purpose remakes the file (the test says how).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from tidebreak.embed.encoder import models_root
+from tidebreak.embed.runner import PER_TEXT, GraphRunner
+
+REFERENCE = Path(__file__).parent / "data" / "model_graph_reference.npz"
+GRAPHS = {"harm": "harm/harm.int8.onnx", "minilm": "minilm/encoder.int8.onnx",
+          "voting": "voting/voting.int8.onnx"}
+
+
+def outputs(graph: Path, texts: list[str]) -> np.ndarray:
+    tok = Tokenizer.from_file(str(graph.with_name("tokenizer.json")))
+    tok.no_padding()
+    tok.enable_truncation(max_length=128)
+    runner = GraphRunner(graph, threads=2, pad_id=tok.token_to_id("[PAD]") or 0)
+    assert runner.mode == PER_TEXT
+    return runner.run(tok.encode_batch(texts))
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_a_bundled_graph_computes_exactly_what_it_did_as_exported(name: str) -> None:
+    with np.load(REFERENCE, allow_pickle=False) as ref:
+        texts, expected = [str(t) for t in ref["texts"]], ref[name]
+    got = outputs(models_root() / GRAPHS[name], texts)
+    # After retraining a model on purpose, remake the reference with the new graphs *before*
+    # fusing them, and fuse them with training/fuse_attention.py (which requires bit-for-bit
+    # equality on this machine). The tolerance here is for another CPU, whose float kernels
+    # may sum in another order; any change in what a graph computes is far larger.
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_a_bundled_graph_runs_its_attention_fused(name: str) -> None:
+    import onnxruntime as ort
+
+    meta = ort.InferenceSession(str(models_root() / GRAPHS[name]),
+                                providers=["CPUExecutionProvider"]).get_modelmeta()
+    assert meta.custom_metadata_map.get("tidebreak.attention") == "QAttention"
