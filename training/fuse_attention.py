@@ -210,6 +210,7 @@ def main() -> int:
                 print(f"{path}: left as it is (outputs differ by up to {diff:g} on "
                       f"{len(texts)} texts)", file=sys.stderr)
                 continue
+            os.chmod(candidate, path.stat().st_mode)  # mkstemp made it private
             os.replace(candidate, path)
         finally:
             candidate.unlink(missing_ok=True)
