@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from tidebreak.store import insert_at_commit
 from tidebreak.store.schema import LedgerEntryRow, LedgerHeadRow
 from tidebreak.store.txcache import tx_cache
 
@@ -57,9 +58,10 @@ def append(session: Session, *, tenant: str, kind: str, subject: str, actor: str
          "created_at": at.isoformat(), "payload": canonical_json(payload)})
 
 
-# Writers of rows a transaction keeps until commit (tidebreak.events.outbox): they run before
-# the head is locked, so the head is still the last row the transaction takes.
-BEFORE_LINK: list[Callable[[Session], None]] = []
+# Writers of rows a transaction keeps until commit (tidebreak.store.insert_at_commit,
+# tidebreak.events.outbox): they run before the head is locked, so the head is still the last
+# row the transaction takes.
+BEFORE_LINK: list[Callable[[Session], None]] = [insert_at_commit.write_pending]
 
 
 @event.listens_for(Session, "before_commit")

@@ -3,9 +3,10 @@
 A batch of decisions adds a decision row and an event row for every post. Nothing reads them
 back in the transaction that writes them (readers are the API, reports and later transactions),
 so they need no ORM objects: building, tracking and flushing those cost more than the decisions'
-own policy work. They are kept as plain dicts and inserted together just before the ledger head
-is locked (`tidebreak.ledger.chain.BEFORE_LINK`), in the same transaction: a rollback writes none
-of them, and a duplicate event id still fails the whole batch with IntegrityError, as before.
+own policy work. They are kept as plain dicts and inserted together at commit, in the same
+transaction (when it appends to the ledger, just before the ledger head is locked:
+`tidebreak.ledger.chain.BEFORE_LINK`): a rollback writes none of them, and a duplicate event id
+still fails the whole batch with IntegrityError, as before.
 
 Only for rows no code reads in their own transaction: `Session.get` and queries do not see them
 until the commit.
@@ -18,7 +19,6 @@ from typing import Any
 from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
-from tidebreak.ledger import chain
 from tidebreak.store.txcache import tx_cache
 
 
@@ -40,7 +40,3 @@ def write_pending(session: Session) -> None:
         for group in by_keys.values():
             conn.execute(table.insert(), group)
     pending.clear()
-
-
-# before the ledger head is locked, when the transaction appends to the ledger
-chain.BEFORE_LINK.append(write_pending)
