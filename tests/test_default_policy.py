@@ -143,7 +143,7 @@ def test_voting_misinformation_is_held_to_a_stricter_bar() -> None:
 
 
 def test_fraud_allegations_get_official_information_and_nothing_else() -> None:
-    action, rules, actions = decide(Signal("voting", "election_fraud_claim", 0.9))
+    action, rules, actions = decide(Signal("voting", "election_fraud_claim", 0.97))
     assert rules == ["election-fraud-claim-info"]
     assert action is ActionType.LABEL and all(a.info and not a.restricts for a in actions)
 

