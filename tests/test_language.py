@@ -111,6 +111,48 @@ def test_a_short_non_latin_text_is_reliable_whatever_its_length() -> None:
         assert g.reliable and not covered(g), (text, g)
 
 
+SAMPLES = ("hello there my friend, how are you doing today", "bonjour mes amis, comment allez-vous",
+           "ich bin müde und das Wetter ist schlecht", "Здравствуйте, как у вас дела сегодня")
+
+
+def test_the_identifier_is_decompressed_once_and_then_read_from_the_cache(tmp_path: Path) -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    first = language.load_identifier(tmp_path)  # decompresses and writes the cache
+    cached = list(tmp_path.glob("langid-*.npz"))
+    assert len(cached) == 1 and not list(tmp_path.glob("*.tmp"))
+    stamp = cached[0].stat().st_mtime_ns
+    second = language.load_identifier(tmp_path)  # reads it
+    assert cached[0].stat().st_mtime_ns == stamp
+    for text in SAMPLES:
+        assert first.classify(text) == second.classify(text) == packaged.classify(text)
+
+
+def test_a_damaged_or_unwritable_cache_falls_back_to_the_packaged_model(tmp_path: Path) -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    language.load_identifier(tmp_path)
+    cached = next(tmp_path.glob("langid-*.npz"))
+    cached.write_bytes(b"not an npz at all")
+    blocked = tmp_path / "a-file-not-a-directory"
+    blocked.write_text("x")
+    for ident in (language.load_identifier(tmp_path), language.load_identifier(blocked)):
+        assert [ident.classify(t) for t in SAMPLES] == [packaged.classify(t) for t in SAMPLES]
+    # the damaged file was dropped, and the next load writes a good one again
+    language.load_identifier(tmp_path)
+    assert next(tmp_path.glob("langid-*.npz")).stat().st_size > 1_000_000
+
+
+def test_the_cache_lives_where_the_operator_says(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TIDEBREAK_CACHE_DIR", str(tmp_path / "tb"))
+    assert language.cache_dir() == tmp_path / "tb"
+    monkeypatch.delenv("TIDEBREAK_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert language.cache_dir() == tmp_path / "xdg" / "tidebreak"
+
+
 @pytest.mark.parametrize("junk", [
     None, 42, b"\xff\xfe\x00binary", bytes(range(256)), bytes(range(256)).decode("latin-1"),
     "\x00\x01\x02\ufffd" * 50, "\ud800 lone surrogate in some english words here", "🔥" * 5000,

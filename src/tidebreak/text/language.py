@@ -10,9 +10,16 @@ language is not.
 
 The identifier is py3langid (a maintained fork of langid.py: naive Bayes over byte n-grams, 140
 classes, BSD-3-Clause). Its model ships inside the wheel (`py3langid/data/model.npz.xz`, 4.6 MB,
-read with numpy, no pickle); nothing is downloaded, ever. It is loaded on first use (0.7 s,
-about 75 MB resident) and shared by the process; a typical post then costs about 0.15-0.2 ms on
-the 2-core development machine under load, 0.3 ms for a 600-character one (the most it reads).
+read with numpy, no pickle); nothing is downloaded, ever. It is loaded on first use and shared
+by the process; a typical post then costs about 0.15-0.2 ms on the 2-core development machine
+under load, 0.3 ms for a 600-character one (the most it reads).
+
+Loading it means decompressing 68 MB of LZMA (0.55 CPU-s), once in every process that reads
+languages: a `moderate` run starts three. So the first load also writes the decompressed arrays
+to a cache file (`langid-<sha256 of the model file>.npz` under `TIDEBREAK_CACHE_DIR`, else
+`$XDG_CACHE_HOME/tidebreak` or `~/.cache/tidebreak`), and later loads read that file (about 0.1
+CPU-s). The cache is only ever an optimisation: an unwritable or damaged one, or another
+py3langid layout, falls back to the packaged file.
 
 Rules, in order:
 
@@ -41,10 +48,14 @@ guess.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tidebreak.text.charclass import MARKS_BMP
@@ -108,10 +119,63 @@ def _identifier() -> Any:
     if _IDENTIFIER is None:
         with _LOCK:
             if _IDENTIFIER is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                _IDENTIFIER = load_identifier()
     return _IDENTIFIER
+
+
+_CACHE_KEYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
+def cache_dir() -> Path:
+    """Where decompressed model arrays are kept between processes (see the module docstring)."""
+    explicit = os.environ.get("TIDEBREAK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tidebreak"
+
+
+def load_identifier(cache: Path | None = None) -> Any:
+    """py3langid's identifier, from the decompressed cache when there is one (else made now)."""
+    import numpy as np
+    from py3langid import modelio
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    packaged = MODEL_DIR / MODEL_FILE
+    path: Path | None = None
+    try:
+        digest = hashlib.sha256(packaged.read_bytes()).hexdigest()[:16]
+        path = (cache or cache_dir()) / f"langid-{digest}.npz"
+        if not path.is_file():
+            _write_cache(packaged, path)
+        with np.load(path, allow_pickle=False) as data:
+            a = {k: data[k] for k in _CACHE_KEYS}
+        return LanguageIdentifier(np.asarray(a["ptc"]), np.asarray(a["pc"]), a["classes"].tolist(),
+                                  modelio._to_array(a["nextmove"]), a["out_feat"].tolist(),
+                                  norm_probs=True, tk_row=modelio._to_array(a["nextmove_row"]))
+    except Exception:  # noqa: BLE001 - the cache is an optimisation; the packaged model is the truth
+        if path is not None:  # a damaged cache file is dropped, so the next load writes it again
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _write_cache(packaged: Path, path: Path) -> None:
+    """The packaged npz, decompressed, written whole under a temporary name and then renamed, so
+    a reader never sees half a file."""
+    import lzma
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, lzma.open(packaged) as src:
+            shutil.copyfileobj(src, out, length=1 << 20)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def clean(text: str) -> str:
