@@ -297,3 +297,20 @@ def test_the_installed_calibration_is_applied_as_its_metadata_says() -> None:
         raw = combine(raw, m.ngram.proba([text]), m.ensemble_mode, m.ensemble_weight)
     want = calibrate(raw, cal["scale"], cal["bias"])[0]
     assert np.allclose(ClaimsModel.predict(m, [text])[0][0], want, atol=1e-4)
+
+
+def test_the_accurate_rule_on_a_fact_checked_lies_point_corrects_it(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    # The bundled fact-checks rate "If you're still in line when the polls close, you'll be sent
+    # home without voting" false. A post giving the true rule matches that claim as closely as a
+    # repeat does; the claims model reads it as accurate procedure, so the match is capped.
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck", "voting"])
+    text = "If you are in line when the polls close, you can still vote. Stay in line."
+    d = p.process(parse_event({"id": "c1", "author": "u1", "text": text})).decision
+    assert d.action == ActionType.NONE and d.categories == ()
+    fc = [s for s in d.signals if s.detector == "factcheck"]
+    assert fc and fc[0].evidence["stance"] == "corrects" and fc[0].score <= 0.1
+    assert fc[0].evidence["stance_probabilities"]["correcting"] == 1.0
+    # the lie on the same point is still removed
+    lie = "If you're still in line when the polls close they send you home. Don't bother after 6."
+    d = p.process(parse_event({"id": "l1", "author": "u2", "text": lie})).decision
+    assert d.action == ActionType.REMOVE and "voting_misinformation" in d.categories

@@ -78,6 +78,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import finetune_harm as fh  # noqa: E402  (tokenizer, MiniLM + head, tracing, runner)
+from claims_rows import SEED, hsplit, load_claims  # noqa: E402,F401  (shared with train_harm.py)
 from kept_apart import drop_near_repeats  # noqa: E402
 
 from tidebreak.detect.factcheck import refutation_cue  # noqa: E402
@@ -91,7 +92,6 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-SEED = 20261206
 VERSION = "v1.4"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
@@ -109,25 +109,6 @@ OFFTOPIC = {"train": 1500, "dev": 300, "test": 300}
 EVERYDAY = 1000
 IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
-
-
-def hsplit(key: str, cuts: tuple[int, int]) -> str:
-    h = int(hashlib.sha256(f"{SEED}:{key}".encode()).hexdigest()[:8], 16) % 100
-    return "train" if h < cuts[0] else "dev" if h < cuts[1] else "test"
-
-
-def load_claims() -> list[dict]:
-    rows = []
-    for path in sorted((DATA / "voting_claims").glob("written_*.jsonl")):
-        for line in path.open(encoding="utf-8"):
-            if line.strip():
-                r = json.loads(line)
-                # a triplet (a lie, the true statement on the same point, a refutation) stays in
-                # one split, so no split holds a near-twin of another's post
-                key = r["text"] if r.get("triplet") is None else f"{path.stem}:{r['triplet']}"
-                rows.append({"text": r["text"].strip(), "label": r["label"], "lang": r["lang"],
-                             "source": path.stem, "split": hsplit(key, (70, 85))})
-    return drop_near_repeats(rows, "claims")
 
 
 # The election-threat set written for the harm model (own_election.jsonl): threats against

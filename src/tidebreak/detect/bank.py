@@ -356,17 +356,25 @@ class BankDetector:
         """A post that quotes a banked lie in order to refute it ("That 'Democrats vote Wednesday'
         post is FALSE") is a near copy of it, not a re-share: where the election-claims model's
         stance head reads it as refuting, its near matches to banked lies are capped at
-        `REFUTE_CAP`, under every bar of the default policy. An exact copy is never a refutation."""
-        from tidebreak.detect.voting import default_model_dir, get_claims_model
+        `REFUTE_CAP`, under every bar of the default policy; so are its near matches to banked voting
+        lies where it states the accurate rule on their point instead (stance "corrects",
+        `tidebreak.detect.voting.corrects`). An exact copy is never a refutation."""
+        from tidebreak.detect.voting import answer_stance, default_model_dir, get_claims_model
 
         if not (default_model_dir() / "gate.npz").is_file():
             return sigs
         stance = get_claims_model().stance([text])[0]
-        if stance["refuting"] != 1.0:
+        answer = answer_stance(stance)
+        if answer is None:
             return sigs
+
+        def answered(s: Signal) -> bool:
+            # the claims model reads elections only: "corrects" speaks for voting lies alone
+            return (s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
+                    and (answer == "refutes" or s.evidence["banked_category"] == "voting_misinformation"))
+
         return [dataclasses.replace(s, score=min(s.score, REFUTE_CAP),
-                                    evidence={**s.evidence, "stance": "refutes",
+                                    evidence={**s.evidence, "stance": answer,
                                               "stance_probabilities": stance})
-                if s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
-                else s for s in sigs]
+                if answered(s) else s for s in sigs]
 

@@ -19,7 +19,10 @@ default policy), so the match alone does nothing to the post. A lexical refutati
 (`REFUTATION_CUES`: "hoax", "not true", "debunked", ...) that the claim itself does not contain is
 kept as evidence for reviewers (`refutation_cue`), and decides only where the model is not
 installed; "The fake news won't tell you <claim>" carries a cue yet repeats the claim, which the
-cue list cannot tell and the model can. A post that links to the fact-check article itself (its
+cue list cannot tell and the model can. A post that states the accurate rule on a voting lie's
+point ("If you're in line when the polls close, STAY IN LINE") matches the lie as well as a repeat
+does; where the same model reads it as correcting the lie (`tidebreak.detect.voting.corrects`),
+evidence gets {"stance": "corrects"} and the same cap. A post that links to the fact-check article itself (its
 review URL, not one of the claim's appearances) cites the debunk ("PSA: you cannot vote by text
 <politifact link>"): it is treated the same way, with refutation_cue "links to the fact-check" (a
 link to an appearance is a share of the claim and keeps its 1.0).
@@ -55,6 +58,7 @@ import numpy as np
 
 from tidebreak.factcheck.index import extract_urls
 from tidebreak.detect.base import warm_up_item
+from tidebreak.detect.voting import answer_stance
 from tidebreak.model import Item, Signal
 
 log = logging.getLogger(__name__)
@@ -300,24 +304,26 @@ class FactCheckDetector:
                 evidence["rank_scores"] = dict(m.features)
             if m.same_claim:  # other records of the same claim by the same fact-checker
                 evidence["same_claim"] = list(m.same_claim)
-            refutes = False
+            voting = "voting" in fc.topics and fc.rating in ("false", "misleading")
+            answer: str | None = None  # "refutes" | "corrects": the post answers the claim
             if m.match == "text":
                 cue = refutation_cue(text, fc.claim)
                 stance = self._stance(text)
                 if stance is not None:
                     evidence["stance_probabilities"] = stance
-                    refutes = stance["refuting"] == 1.0
+                    answer = answer_stance(stance)
+                    if answer == "corrects" and not voting:  # the claims model reads elections only
+                        answer = None
                 else:  # no stance model installed: the cue decides
-                    refutes = cue is not None
+                    answer = "refutes" if cue is not None else None
             else:  # a URL match: only a link to the review itself is counter-speech
                 cue = CITES_FACT_CHECK if cites_review(item, fc.url) else None
-                refutes = cue is not None
+                answer = "refutes" if cue is not None else None
             if cue is not None:
                 evidence["refutation_cue"] = cue
-            if refutes:
-                evidence["stance"] = "refutes"
+            if answer is not None:
+                evidence["stance"] = answer
                 score = min(score, self.refute_cap)
-            voting = "voting" in fc.topics and fc.rating in ("false", "misleading")
             out.append([
                 Signal(
                     detector=self.name,

@@ -13,8 +13,10 @@ metadata `calibration`). For each post it gives:
   ones included: doxxing, veiled or conditional threats, calls to armed presence or to storm),
   `other`;
 - a stance (`STANCES`): does the post `repeat` a false claim, `refute` one, or neither (`other`)?
-  The fact-check matcher asks the same model (`ClaimsModel.stance`), so refutation is one
-  measured component, not two lists of cue words.
+  The fact-check matcher and the bank ask the same model (`ClaimsModel.stance`), so refutation is
+  one measured component, not two lists of cue words. Two verdicts come from both heads together:
+  `refutes` (names a lie to refute it) and `corrects` (states the accurate rule on the lie's point,
+  as "stay in line, you can still vote" does to "they send you home at closing").
 
 The graph only runs where the topic gate opens: a hashed bag-of-words logistic regression fitted
 with the model (`gate.npz`, dev recall of election posts >= 0.99), or the election keyword list
@@ -279,9 +281,11 @@ class ClaimsModel:
         return [o for o in out if o is not None]
 
     def stance(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1} per text (the graph runs, gate
-        or not); `refuting` is `refutes()`'s verdict."""
-        return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s))}
+        """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1, "correcting": 0/1} per text
+        (the graph runs, gate or not); `refuting` is `refutes()`'s verdict, `correcting`
+        `corrects()`'s."""
+        return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s)),
+                 "correcting": float(corrects(p, s))}
                 for p, s in self.predict(texts)]
 
 
@@ -295,6 +299,32 @@ def refutes(claim: np.ndarray, stance: np.ndarray) -> bool:
     return bool(stance[STANCES.index("refutes")] >= 0.5
                 and c["counter_message"]
                 >= c["false_procedure"] + c["fraud_allegation"] + c["election_threat"])
+
+
+def corrects(claim: np.ndarray, stance: np.ndarray) -> bool:
+    """A post that states the accurate rule on the point a lie is about ("If you're in line when
+    the polls close, STAY IN LINE. You still get to vote.") matches the fact-checked lie ("they
+    send you home at closing") as closely as a repetition does, without naming it to refute it.
+    It corrects the lie when the claim-type head reads it as accurate procedure (P >= 0.5) at
+    least twice as likely as a false claim, a fraud allegation and a threat together. The stance
+    head is not asked: it was trained on lies, refutations and the stance set, never on accurate
+    procedures, and reads the STAY IN LINE post as repeating (0.74). On the claims model's dev
+    split this holds for 83% of accurate procedures and 2.1% of false ones (voting-v1.4); the
+    factor 2 is there because a lie read as a correction escapes its fact-check match."""
+    del stance  # same signature as refutes(): both are verdicts on the model's two heads
+    c = dict(zip(CLASSES, claim.tolist()))
+    harmful = c["false_procedure"] + c["fraud_allegation"] + c["election_threat"]
+    return bool(c["accurate_procedure"] >= 0.5 and c["accurate_procedure"] >= 2.0 * harmful)
+
+
+def answer_stance(stance: dict[str, float]) -> str | None:
+    """"refutes" or "corrects" where `ClaimsModel.stance`'s verdicts say the post answers a lie
+    rather than repeating it (the stance matchers put in evidence and cap on), else None."""
+    if stance.get("refuting") == 1.0:
+        return "refutes"
+    if stance.get("correcting") == 1.0:
+        return "corrects"
+    return None
 
 
 _SHARED: dict[str, ClaimsModel] = {}
@@ -348,8 +378,9 @@ class VotingDetector:
         for i, (p, s) in zip(open_, self.model.predict([texts[i] for i in open_])):
             claim_type = CLASSES[int(p.argmax())]
             refuting = refutes(p, s)
-            # `stance` is the verdict policies read: "refutes" only when both heads agree
-            stance = "refutes" if refuting else (
+            # `stance` is the verdict policies read: "refutes" only when both heads agree;
+            # "corrects" for the accurate rule on a lie's point (its P(false) is under every bar)
+            stance = "refutes" if refuting else "corrects" if corrects(p, s) else (
                 "repeats" if claim_type in ("false_procedure", "fraud_allegation") else "other")
             evidence: dict[str, Any] = {
                 "claim_type": claim_type,
