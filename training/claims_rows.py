@@ -22,9 +22,14 @@ def hsplit(key: str, cuts: tuple[int, int]) -> str:
     return "train" if h < cuts[0] else "dev" if h < cuts[1] else "test"
 
 
-def load_claims() -> list[dict]:
+def load_claims(last: str | None = None) -> list[dict]:
+    """Every written set, or those up to and including `last` (a file stem, in name order: a
+    model trained before a set was written names the last set it read, so a rerun reads the
+    same ones)."""
     rows = []
     for path in sorted(CLAIMS.glob("written_*.jsonl")):
+        if last is not None and path.stem > last:
+            continue
         for line in path.open(encoding="utf-8"):
             if line.strip():
                 r = json.loads(line)
