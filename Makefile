@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install serve bench train train-venv train-smoke clean browser
+.PHONY: demo test install serve bench train train-voting train-venv train-smoke clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ train: $(STAMP) train-venv
 	$(TRAIN_VENV)/bin/python training/finetune_harm.py --install
 	$(TRAIN_VENV)/bin/python training/fuse_attention.py models/harm/harm.int8.onnx
 	$(BIN)/python training/harm_card.py
+
+# The election-claims model (models/voting/): the graph, its n-gram member, its calibration
+# (which prints the policy's election bars re-derived on dev), then the fused graph (~26 min on 2 cores).
+train-voting: $(STAMP) train-venv
+	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/python training/train_voting.py
+	$(TRAIN_VENV)/bin/python training/voting_ngram.py --install --test
+	$(TRAIN_VENV)/bin/python training/voting_calibrate.py --install --test
+	$(TRAIN_VENV)/bin/python training/fuse_attention.py models/voting/voting.int8.onnx
 
 clean:
 	rm -rf var .pytest_cache

@@ -38,9 +38,9 @@ def test_a_bundled_graph_computes_exactly_what_it_did_as_exported(name: str) -> 
     with np.load(REFERENCE, allow_pickle=False) as ref:
         texts, expected = [str(t) for t in ref["texts"]], ref[name]
     got = outputs(models_root() / GRAPHS[name], texts)
-    # After retraining a model on purpose, remake the reference with the new graphs *before*
-    # fusing them, and fuse them with training/fuse_attention.py (which requires bit-for-bit
-    # equality on this machine). The tolerance here is for another CPU, whose float kernels
+    # After retraining a model on purpose, fuse its new graph with training/fuse_attention.py:
+    # it requires bit-for-bit equality on this machine and remakes the graph's entry here from
+    # the graph as exported, before fusing it. The tolerance here is for another CPU, whose float kernels
     # may sum in another order; any change in what a graph computes is far larger.
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=name)
 

@@ -78,7 +78,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 import finetune_harm as fh  # noqa: E402  (tokenizer, MiniLM + head, tracing, runner)
-from claims_rows import SEED, hsplit, load_claims  # noqa: E402,F401  (shared with train_harm.py)
+import claims_rows  # noqa: E402  (the written sets and their split, shared with train_harm.py)
+from claims_rows import SEED, hsplit  # noqa: E402
 from kept_apart import drop_near_repeats  # noqa: E402
 
 from tidebreak.detect.factcheck import refutation_cue  # noqa: E402
@@ -109,6 +110,15 @@ OFFTOPIC = {"train": 1500, "dev": 300, "test": 300}
 EVERYDAY = 1000
 IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
+
+
+# The last written set the model reads (None: all of them). voting-v1.4 read up to written_zb;
+# `voting_calibrate.py --claims-last written_zb` re-derives its bars on the rows it was built on.
+CLAIMS_LAST: str | None = None
+
+
+def load_claims() -> list[dict]:
+    return claims_rows.load_claims(CLAIMS_LAST)
 
 
 # The election-threat set written for the harm model (own_election.jsonl): threats against

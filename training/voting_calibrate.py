@@ -99,7 +99,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--install", action="store_true", help="write metadata `calibration` into models/voting")
     ap.add_argument("--test", action="store_true", help="also measure the test split (once)")
+    ap.add_argument("--claims-last", metavar="SET",
+                    help="read the written sets up to this one only (the installed model's data, "
+                         "e.g. written_zb for voting-v1.4, when a later set has been written)")
     args = ap.parse_args()
+    tv.CLAIMS_LAST = args.claims_last
 
     meta = json.loads((tv.OUT / "metadata.json").read_text())
     ens = meta["ensemble"]
