@@ -53,6 +53,72 @@ BEFORE = {"voting_review": 0.39, "voting_remove": 0.60, "ad_voting_reject": 0.30
           "fraud_claim_info": 0.50, "election_threat_review": 0.28}
 
 
+def card_section(report: dict, scale: np.ndarray, bias: np.ndarray) -> str:
+    """The model card's "## Calibration" section, from what this run measured."""
+    def f(m: dict) -> str:
+        return f"{m['precision']:.2f} / {m['recall']:.2f}"
+
+    big = sorted(range(K), key=lambda k: -abs(np.log(max(abs(scale[k]), 1e-9))) - abs(bias[k]))[:2]
+    b0, b1 = report["bars"]["before_calibration"], report["bars"]["calibrated"]
+    lines = [
+        "## Calibration (vector scaling; written by `training/voting_calibrate.py --install`)",
+        "The log-linear ensemble is under-confident (its two weights sum to 1). "
+        "`training/voting_calibrate.py` fits per-class vector scaling on the dev split by log-loss, "
+        "p' = softmax(scale * log p + bias) (`tidebreak.detect.voting.calibrate`, numpy; scale and bias "
+        "in metadata `calibration`), applied after the combination, so every reader of the claim types "
+        "(policy bars, the joint threat rule's sum with the harm model's calibrated violence score, "
+        "the refutation and correction verdicts) reads calibrated probabilities. "
+        f"Dev log-loss {report['dev_nll']['before']:.3f} -> {report['dev_nll']['after']:.3f} "
+        f"(5-fold cross-validated on dev: {report['dev_nll']['after_5fold_cv']:.3f}), dev accuracy "
+        f"{report['dev_accuracy']['before']:.3f} -> {report['dev_accuracy']['after']:.3f}"
+        + (f"; test log-loss {report['test']['before']['nll']:.3f} -> "
+           f"{report['test']['calibrated']['nll']:.3f}" if "test" in report else "")
+        + ". The largest corrections: "
+        + ", ".join(f"{CLASSES[k]} (scale {scale[k]:.2f}, bias {bias[k]:+.2f})" for k in big) + ".",
+        "",
+        "The election bars re-derived on dev by the rules the default policy states (the policy "
+        "file says which it adopted):",
+        "",
+        "| bar | uncalibrated, by the same rules | calibrated |",
+        "|---|---|---|",
+        *(f"| {k} | {b0.get(k, '')} | {b1[k]} |" for k in b1),
+        "",
+        "| split, English | uncalibrated | calibrated |",
+        "|---|---|---|",
+    ]
+    for split in ("dev", "test"):
+        if split not in report:
+            continue
+        a, c = report[split]["before"], report[split]["calibrated"]
+        lines += [
+            f"| {split}: false procedural claims at review / removal (P / R) | "
+            f"{f(a['voting_review'])}, {f(a['voting_remove'])} | {f(c['voting_review'])}, {f(c['voting_remove'])} |",
+            f"| {split}: threats at review; the removal rule with the harm model | "
+            f"{f(a['threat_review'])}; {f(a['threat_removal_rule'])} | "
+            f"{f(c['threat_review'])}; {f(c['threat_removal_rule'])} |",
+            f"| {split}: counter-messages ({c['counter_messages']['n']}) over the review / removal bar | "
+            f"{a['counter_messages']['reviewed']} / {a['counter_messages']['removed']} | "
+            f"{c['counter_messages']['reviewed']} / {c['counter_messages']['removed']} |",
+            f"| {split}: refutation verdict on the stance set (P / R) | {f(a['refutes_rule'])} | {f(c['refutes_rule'])} |",
+            f"| {split}: everyday posts and ads ({c['everyday_flagged']['n']}) over a review bar | "
+            f"{a['everyday_flagged']['flagged']} | {c['everyday_flagged']['flagged']} |",
+        ]
+    lines += ["", "Refit the calibration after any change to the ensemble (`voting_ngram.py --install` "
+              "drops it).", ""]
+    return "\n".join(lines)
+
+
+def install_section(card: str, section: str) -> str:
+    """`card` with its "## Calibration" section replaced by `section` (or `section` put before
+    "## What it is")."""
+    start = card.find("\n## Calibration")
+    if start >= 0:
+        end = card.find("\n## ", start + 1)
+        return card[:start + 1] + section + (card[end + 1:] if end >= 0 else "")
+    at = card.find("\n## What it is")
+    return card[:at + 1] + section + "\n" + card[at + 1:] if at >= 0 else card + "\n" + section
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -102,7 +168,12 @@ def main() -> int:
     ap.add_argument("--claims-last", metavar="SET",
                     help="read the written sets up to this one only (the installed model's data, "
                          "e.g. written_zb for voting-v1.4, when a later set has been written)")
+    ap.add_argument("--bars-only", action="store_true",
+                    help="keep the installed calibration and only re-derive the bars (after a "
+                         "change elsewhere, e.g. a new harm model under the joint threat rule)")
     args = ap.parse_args()
+    if args.bars_only and args.install:
+        ap.error("--bars-only re-derives bars for the installed calibration; it installs nothing")
     tv.CLAIMS_LAST = args.claims_last
 
     meta = json.loads((tv.OUT / "metadata.json").read_text())
@@ -119,7 +190,10 @@ def main() -> int:
     dv = np.where((sp == "dev") & (y >= 0))[0]
 
     L = np.log(np.clip(P0, 1e-9, 1.0))
-    scale, bias = fit_vector(L[dv], y[dv])
+    if args.bars_only:
+        scale, bias = (np.array(meta["calibration"][k], dtype=float) for k in ("scale", "bias"))
+    else:
+        scale, bias = fit_vector(L[dv], y[dv])
     P1 = calibrate(P0, scale, bias)
     report: dict = {"dev_nll": {"before": round(nll(P0[dv], y[dv]), 4), "after": round(nll(P1[dv], y[dv]), 4),
                                 "after_5fold_cv": round(cv_nll(L[dv], y[dv]), 4)},
@@ -204,6 +278,9 @@ def main() -> int:
             "scale": [round(float(v), 4) for v in scale], "bias": [round(float(v), 4) for v in bias],
             "measured": {k: v for k, v in report.items()}}
         (tv.OUT / "metadata.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+        readme = tv.OUT / "README.md"
+        readme.write_text(install_section(readme.read_text(encoding="utf-8"),
+                                          card_section(report, scale, bias)), encoding="utf-8")
     return 0
 
 
