@@ -49,6 +49,15 @@ OWN_V1 = ROOT / "training" / "data" / "own_v1.jsonl"
 # split: each template family goes to one split, by a seeded hash (60/20/20). The probe
 # training/data/probe_election.jsonl was written apart, before training, and is never trained on.
 OWN_ELECTION = ROOT / "training" / "data" / "own_election.jsonl"
+# The voting-claims sets written for the claims model (training/claims_rows.py; read only by the
+# `finetune_harm.py --claims` experiment, training/experiments/README.md):
+# thousands of civic posts, accurate procedures, counter-messages, calm false rules and fraud
+# allegations about elections, none of them violent (violence 0), and the threats around elections
+# among them (violence 1). harm-v0.9 read "recount ... Patience, people" as violence (0.89) because
+# its only election posts were own_election's; these teach it the ordinary talk of an election.
+# Hate and harassment are not judged (masked). Same seeded split as the claims model.
+CLAIMS_VIOLENCE = {"election_threat": 1}
+CLAIMS_LAST = "written_zb"  # the 2026-12-07 run read up to written_zb
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "harm"
 CATS = ("hate", "violence", "harassment")
@@ -185,14 +194,22 @@ def load_own(include_v1: bool = True):
     return out
 
 
-def build(own_only: bool = False):
+def load_claims_rows():
+    from claims_rows import load_claims
+
+    return [row(r["text"], "own_claims", r["split"], violence=CLAIMS_VIOLENCE.get(r["label"], 0),
+                kind=r["label"]) for r in load_claims(CLAIMS_LAST)]
+
+
+def build(own_only: bool = False, claims: bool = False):
     """All labelled rows; `own_only`: just the sets in this repository (the CI smoke run, which
-    must not depend on ../shared/data being there)."""
+    must not depend on ../shared/data being there); `claims`: with the election-claims sets
+    (`finetune_harm.py --claims`, an experiment)."""
     if own_only:
         rows = load_own()
     else:
         rows = (load_dynahate() + load_ghc() + load_implicit() + load_toxigen() + load_davidson()
-                + load_own())
+                + load_own() + (load_claims_rows() if claims else []))
     # De-duplicate exact (source, text, split) repeats; keep text appearing in two splits of the
     # same source only in its first split (train < dev < test priority is not needed: DynaHate's
     # published splits are disjoint).
