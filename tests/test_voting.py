@@ -304,7 +304,8 @@ def test_the_accurate_rule_on_a_fact_checked_lies_point_corrects_it(engine, cloc
     # home without voting" false. A post giving the true rule matches that claim as closely as a
     # repeat does; the claims model reads it as accurate procedure, so the match is capped.
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck", "voting"])
-    text = "If you are in line when the polls close, you can still vote. Stay in line."
+    text = ("Reminder: if you are in line at 8pm when polls close, stay in line and you will get "
+            "to vote.")
     d = p.process(parse_event({"id": "c1", "author": "u1", "text": text})).decision
     assert d.action == ActionType.NONE and d.categories == ()
     fc = [s for s in d.signals if s.detector == "factcheck"]
