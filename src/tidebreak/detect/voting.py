@@ -14,9 +14,10 @@ metadata `calibration`). For each post it gives:
   `other`;
 - a stance (`STANCES`): does the post `repeat` a false claim, `refute` one, or neither (`other`)?
   The fact-check matcher and the bank ask the same model (`ClaimsModel.stance`), so refutation is
-  one measured component, not two lists of cue words. Two verdicts come from both heads together:
-  `refutes` (names a lie to refute it) and `corrects` (states the accurate rule on the lie's point,
-  as "stay in line, you can still vote" does to "they send you home at closing").
+  one measured component, not two lists of cue words. Two verdicts say a post answers a lie:
+  `refutes` (it names the lie to refute it; both heads agree) and `corrects` (it states the
+  accurate rule on the lie's point, as "stay in line, you can still vote" does to "they send you
+  home at closing"; the claim-type head alone).
 
 The graph only runs where the topic gate opens: a hashed bag-of-words logistic regression fitted
 with the model (`gate.npz`, dev recall of election posts >= 0.99), or the election keyword list
