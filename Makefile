@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install serve bench train train-voting train-venv train-smoke clean browser
+.PHONY: demo test install serve bench train train-voting train-venv train-smoke clean system-packages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,14 +17,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tidebreak demo
 
-# The console's browser tests drive Debian's Chromium; install it when missing and we may (root).
-# Elsewhere those tests skip and say why. Playwright never downloads a browser of its own.
-browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+# Two tests need Debian packages: the console's browser tests drive Chromium, and the int8 test
+# runs the graphs on an emulated AVX2 CPU with qemu-user. Install them when missing and we may
+# (root); elsewhere those tests skip and say why. Playwright never downloads a browser of its own.
+system-packages:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)

@@ -19,27 +19,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tidebreak.embed.int8 import session_source
+
 RUN_KEY = "tidebreak.run"
 PER_TEXT = "per_text"
 
 
-def int8_kernels() -> str:
-    """Which family of int8 product kernels onnxruntime runs here: "vnni" (AVX512-VNNI, AVX-VNNI
-    or AMX: exact 32-bit sums of u8 x s8 products) or "plain" (AVX2 and older: the u8 x s8 pairs
-    are summed in saturating 16 bits). The same int8 graph gives different outputs on the two
-    (harm logits up to 1.8 apart on 40 probe texts), so exact-output references are kept per
-    family (tests/test_model_graphs.py)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return "plain"
-    return "vnni" if {"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags) else "plain"
-
-
 def cpu_session(model_path: str | Path, threads: int):  # type: ignore[no-untyped-def]
     """An onnxruntime CPU session set up the way every tidebreak model runs: intra-op threads
-    only, sequential execution, all graph optimisations, quiet logs."""
+    only, sequential execution, all graph optimisations, quiet logs, and int8 products summed
+    exactly on every CPU (`tidebreak.embed.int8`)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -48,7 +37,7 @@ def cpu_session(model_path: str | Path, threads: int):  # type: ignore[no-untype
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
-    return ort.InferenceSession(str(model_path), sess_options=so,
+    return ort.InferenceSession(session_source(model_path), sess_options=so,
                                 providers=["CPUExecutionProvider"])
 
 
