@@ -625,8 +625,16 @@ def main() -> int:
                     help="encoder depth: pre-trained layer indices to stack, e.g. 0,1,2,2,3,3,4,5")
     ap.add_argument("--claims", action="store_true",
                     help="experiment: also train violence on the election-claims sets (own_claims)")
+    ap.add_argument("--claims-share", type=float, default=PER_EPOCH["own_claims"],
+                    help="with --claims: share of own_claims seen each epoch (default %(default)s)")
+    ap.add_argument("--claims-last", default=th.CLAIMS_LAST, metavar="SET",
+                    help="with --claims: read the written claims sets up to this one (default %(default)s)")
     args = ap.parse_args()
     CLAIMS = args.claims
+    th.CLAIMS_LAST = args.claims_last
+    if not 0.0 < args.claims_share <= 1.0:
+        ap.error(f"--claims-share: a share in (0, 1] expected, got {args.claims_share}")
+    PER_EPOCH["own_claims"] = args.claims_share
     if args.layers:
         try:
             LAYERS = [int(i) for i in args.layers.split(",")]
