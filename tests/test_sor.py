@@ -152,6 +152,8 @@ def test_each_rule_passes_or_fails_like_the_commission_validator(change: dict, e
 @pytest.mark.parametrize("text, kind", [
     ("Reported by jane.doe@example.org about this post.", "e-mail address"),
     ("Call +44 20 7946 0958 for details.", "phone number"),
+    ("Call 06.12.34.56.78 for details.", "phone number"),
+    ("Call 555.123.4567 for details.", "phone number"),
     ("See https://social.example/users/jane for the author.", "link to a user profile"),
     ("The author @jane_doe posted it.", "user handle"),
 ])
@@ -164,6 +166,9 @@ def test_dates_scores_and_versions_are_not_mistaken_for_phone_numbers() -> None:
     facts = ("Automated detection: harm 2026.11.1 scored hate 0.97 on 2026-11-03; rule "
              "hate-remove of policy default 2026.11.0 applied at 2026-11-03T12:00:00+00:00.")
     assert schema.personal_data(facts) == []
+    # calendar versions with eight digits: two-digit days, and a fourth part
+    for version in ("2026.12.10", "2026.12.7.1", "2027.1.31.12"):
+        assert schema.personal_data(f"Rule voting-remove of policy default {version} decided.") == []
     # a fact-check's URL with a date in its path (the demo's Newtral link) is not a phone number
     assert schema.personal_data("See https://www.newtral.es/las-vacunas/20210702/ for why.") == []
     # random ids that happen to be all digits ("key-" + 12 hex digits, one key in ~300)

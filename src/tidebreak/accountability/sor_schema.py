@@ -124,6 +124,10 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # International or grouped national numbers: at least 8 digits, allowing spaces, dots, dashes
 # and brackets between them. Dates (2026-11-03) and scores (0.97) have fewer digits or no groups.
 _PHONE = re.compile(r"(?<![\w.-])(?:\+|00)?\(?\d[\d ().-]{6,}\d(?![\w.])")
+# Calendar versions (policy 2026.12.10, 2026.12.7.1) have eight digits in dotted groups, as some
+# phone numbers do; a year, month and day first tells them apart.
+_CALENDAR_VERSION = re.compile(
+    r"(?<![\w.])(?:19|20)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])(?:\.\d{1,3})?(?![\w.]*\d)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}\b")
 _PROFILE_URL = re.compile(r"https?://\S*/(?:u|user|users|profile|profiles|@)[/\w.-]*", re.I)
@@ -137,7 +141,7 @@ def personal_data(text: str) -> list[str]:
         found.append("an e-mail address")
     # 2026-11-03 has eight digits too, and so have links (a fact-check's URL often carries
     # /20210702/); links to people are caught by _PROFILE_URL below.
-    undated = _ISO_DATE.sub(" ", _URL.sub(" ", text))
+    undated = _CALENDAR_VERSION.sub(" ", _ISO_DATE.sub(" ", _URL.sub(" ", text)))
     if any(sum(ch.isdigit() for ch in m.group()) >= 8 for m in _PHONE.finditer(undated)):
         found.append("a phone number")
     if _PROFILE_URL.search(text):
