@@ -335,6 +335,10 @@ def test_corrects_needs_the_accurate_reading_to_dominate_lies_fraud_and_threats(
     assert not corrects(probs(accurate_procedure=0.6, false_procedure=0.2, election_threat=0.11),
                         any_stance)
     assert not corrects(probs(accurate_procedure=0.45, civic=0.55), any_stance)
-    assert answer_stance({"refuting": 1.0, "correcting": 1.0}) == "refutes"
-    assert answer_stance({"refuting": 0.0, "correcting": 1.0}) == "corrects"
-    assert answer_stance({"refuting": 0.0, "correcting": 0.0}) is None
+    assert answer_stance({"refuting": 1.0, "correcting": 1.0}, about_voting=True) == "refutes"
+    assert answer_stance({"refuting": 0.0, "correcting": 1.0}, about_voting=True) == "corrects"
+    assert answer_stance({"refuting": 0.0, "correcting": 0.0}, about_voting=True) is None
+    # the claims model knows accurate election rules only: a correction answers voting lies alone,
+    # a refutation answers any lie
+    assert answer_stance({"refuting": 0.0, "correcting": 1.0}, about_voting=False) is None
+    assert answer_stance({"refuting": 1.0, "correcting": 0.0}, about_voting=False) == "refutes"

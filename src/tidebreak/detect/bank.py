@@ -364,17 +364,18 @@ class BankDetector:
         if not (default_model_dir() / "gate.npz").is_file():
             return sigs
         stance = get_claims_model().stance([text])[0]
-        answer = answer_stance(stance)
-        if answer is None:
-            return sigs
 
-        def answered(s: Signal) -> bool:
-            # the claims model reads elections only: "corrects" speaks for voting lies alone
-            return (s.evidence["match"] == "near" and s.evidence["banked_category"] in LIE_CATEGORIES
-                    and (answer == "refutes" or s.evidence["banked_category"] == "voting_misinformation"))
+        def answer(s: Signal) -> str | None:
+            if s.evidence["match"] != "near" or s.evidence["banked_category"] not in LIE_CATEGORIES:
+                return None
+            return answer_stance(stance, about_voting=(
+                s.evidence["banked_category"] == "voting_misinformation"))
 
-        return [dataclasses.replace(s, score=min(s.score, REFUTE_CAP),
-                                    evidence={**s.evidence, "stance": answer,
-                                              "stance_probabilities": stance})
-                if answered(s) else s for s in sigs]
+        out = []
+        for s in sigs:
+            verdict = answer(s)
+            out.append(s if verdict is None else dataclasses.replace(
+                s, score=min(s.score, REFUTE_CAP),
+                evidence={**s.evidence, "stance": verdict, "stance_probabilities": stance}))
+        return out
 

@@ -311,9 +311,7 @@ class FactCheckDetector:
                 stance = self._stance(text)
                 if stance is not None:
                     evidence["stance_probabilities"] = stance
-                    answer = answer_stance(stance)
-                    if answer == "corrects" and not voting:  # the claims model reads elections only
-                        answer = None
+                    answer = answer_stance(stance, about_voting=voting)
                 else:  # no stance model installed: the cue decides
                     answer = "refutes" if cue is not None else None
             else:  # a URL match: only a link to the review itself is counter-speech

@@ -318,12 +318,14 @@ def corrects(claim: np.ndarray, stance: np.ndarray) -> bool:
     return bool(c["accurate_procedure"] >= 0.5 and c["accurate_procedure"] >= 2.0 * harmful)
 
 
-def answer_stance(stance: dict[str, float]) -> str | None:
-    """"refutes" or "corrects" where `ClaimsModel.stance`'s verdicts say the post answers a lie
-    rather than repeating it (the stance matchers put in evidence and cap on), else None."""
+def answer_stance(stance: dict[str, float], about_voting: bool) -> str | None:
+    """"refutes" or "corrects" where `ClaimsModel.stance`'s verdicts say the post answers the
+    matched lie rather than repeating it (the stance matchers put in evidence and cap on), else
+    None. "corrects" speaks for voting lies only (`about_voting`): the claims model knows the
+    accurate rules of elections, nothing else."""
     if stance.get("refuting") == 1.0:
         return "refutes"
-    if stance.get("correcting") == 1.0:
+    if about_voting and stance.get("correcting") == 1.0:
         return "corrects"
     return None
 
