@@ -309,9 +309,7 @@ def test_the_accurate_rule_on_a_fact_checked_lies_point_corrects_it(engine, cloc
     d = p.process(parse_event({"id": "c1", "author": "u1", "text": text})).decision
     assert d.action == ActionType.NONE and d.categories == ()
     fc = [s for s in d.signals if s.detector == "factcheck"]
-    # (an int8 graph's scores move a little between CPU kernel families, so a model may also
-    # read this post as a refutation; either answer caps the match)
-    assert fc and fc[0].evidence["stance"] in ("corrects", "refutes") and fc[0].score <= 0.1
+    assert fc and fc[0].evidence["stance"] == "corrects" and fc[0].score <= 0.1
     assert fc[0].evidence["stance_probabilities"]["correcting"] == 1.0
     # the lie on the same point is still removed
     lie = "If you're still in line when the polls close they send you home. Don't bother after 6."
