@@ -599,7 +599,7 @@ def check_runtime(outdir: Path) -> None:
 
 
 def main() -> int:
-    global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE, CLAIMS
+    global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE, CLAIMS, VERSION
     ap = argparse.ArgumentParser()
     ap.add_argument("--measure", type=int, default=0, help="only time this many training steps")
     ap.add_argument("--stop-after-minutes", type=float, default=0,
@@ -632,6 +632,8 @@ def main() -> int:
     args = ap.parse_args()
     CLAIMS = args.claims
     th.CLAIMS_LAST = args.claims_last
+    if args.version and not (args.retrace or args.requantise):
+        VERSION = args.version  # the trained model's name (the retrace paths name theirs below)
     if not 0.0 < args.claims_share <= 1.0:
         ap.error(f"--claims-share: a share in (0, 1] expected, got {args.claims_share}")
     PER_EPOCH["own_claims"] = args.claims_share
