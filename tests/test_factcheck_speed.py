@@ -357,7 +357,13 @@ def test_the_bundled_claims_vectors_are_shipped_and_current() -> None:
     vectors, titles = cached_vectors(fcs)
     assert vectors is not None, "factchecks.vectors.npz is missing or stale: remake it"
     fresh = ClaimIndex(fcs)  # encodes the claims now
-    np.testing.assert_allclose(vectors, fresh.vectors, atol=1e-5)
+    # Made by this encoder: bit for bit on the CPU family they were made on. Elsewhere float
+    # sums in another order can flip a quantised activation: on an emulated AVX2 CPU 4 of 133
+    # rows moved (cosine >= 0.9978, tidebreak.embed.int8), where another encoder moves nearly
+    # every row.
+    moved = np.abs(vectors - fresh.vectors).max(axis=1) > 1e-5
+    cosine = (vectors * fresh.vectors).sum(axis=1)  # both unit length
+    assert moved.mean() <= 0.10 and cosine.min() >= 0.99, (int(moved.sum()), float(cosine.min()))
     assert (titles is None) == (fresh.title_vectors is None)
 
 

@@ -42,16 +42,24 @@ def reference(name: str) -> tuple[list[str], np.ndarray]:
         return [str(t) for t in ref["texts"]], ref[name]
 
 
+def assert_same_outputs(name: str, got: np.ndarray, ref: np.ndarray) -> None:
+    """At most a quarter of the texts (at least one) moved, none by more than 0.03."""
+    moved = np.abs(got - ref).reshape(len(ref), -1).max(axis=1)
+    assert ((moved > 1e-5).sum() <= max(1, len(ref) // 4) and moved.max() <= 0.03), (
+        name, np.round(moved, 4).tolist())
+
+
 @pytest.mark.parametrize("name", sorted(GRAPHS))
 def test_a_bundled_graph_computes_exactly_what_it_did_as_exported(name: str) -> None:
     texts, ref = reference(name)
     got = outputs(models_root() / GRAPHS[name], texts)
     # After retraining a model on purpose, fuse its new graph with training/fuse_attention.py:
     # it requires bit-for-bit equality and remakes the graph's entry here from the graph as
-    # exported, before fusing it. The tolerance is for float sums in another order on another
-    # CPU; any change in what a graph computes is far larger (int8 sums that saturate moved
-    # harm logits by up to 1.8).
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5, err_msg=name)
+    # exported, before fusing it. On a CPU of another family (AVX2 against AVX-512) float sums
+    # in another order can flip one quantised activation of a text: on an emulated AVX2 CPU 1 to
+    # 3 of the 40 texts moved, by at most 0.01. A change in what a graph computes moves nearly
+    # every text (int8 sums that saturate moved all 40, harm logits by up to 1.8).
+    assert_same_outputs(name, got, ref)
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
