@@ -65,12 +65,6 @@ def int8_sums_saturate() -> bool:
     return bool((y != _K * 255 * 127).any())
 
 
-def int8_kernels() -> str:
-    """"exact" where u8 x s8 products are summed in 32 bits here, "saturating" where they are
-    not (and the graphs' weights are re-stored as u8 when loaded: `session_source`)."""
-    return "saturating" if int8_sums_saturate() else "exact"
-
-
 def unsigned_weights(model: bytes) -> bytes:
     """The same graph with every s8 weight of its integer products (and that weight's zero
     point) re-stored as u8 + 128: identical numbers, multiplied without saturation. A weight
