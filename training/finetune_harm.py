@@ -598,6 +598,31 @@ def check_runtime(outdir: Path) -> None:
     print("runtime check: ok", out[0]["scores"], flush=True)
 
 
+def kept_what_installed_had(new: dict) -> list[str]:
+    """What the trained model (OUTDIR) loses against the installed one (MODELS), by the project's
+    rule for any harm retraining: every functional kind (`harm_functional.py`) and DynaHate test
+    macro-F1 within 0.01. Empty when nothing is lost or nothing is installed yet."""
+    if not (MODELS / "metadata.json").is_file():
+        return []
+    sys.path.insert(0, str(ROOT / "src"))
+    import harm_functional
+
+    from tidebreak.detect.harm import HarmClassifier
+
+    old = json.loads((MODELS / "metadata.json").read_text())
+    lost = []
+    dyn_old = (old.get("dynahate") or {}).get("test_macro_f1_at_operating_threshold")
+    dyn_new = new["dynahate"]["test_macro_f1_at_operating_threshold"]
+    if dyn_old is not None and dyn_new < dyn_old - 0.01:
+        lost.append(f"DynaHate test {dyn_new} vs installed {dyn_old}")
+    was = harm_functional.run(HarmClassifier(MODELS, language_gate=False, explain=False))
+    now = harm_functional.run(HarmClassifier(OUTDIR, language_gate=False, explain=False))
+    lost += [f"functional {k} {now[k]['passed']}/{now[k]['n']} vs installed {was[k]['passed']}/{was[k]['n']}"
+             f" (fails: {now[k]['failures'][:2]})"
+             for k in now if k in was and now[k]["pass_rate"] < was[k]["pass_rate"] - 0.01]
+    return lost
+
+
 def main() -> int:
     global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE, CLAIMS, VERSION
     ap = argparse.ArgumentParser()
@@ -660,6 +685,10 @@ def main() -> int:
         if new.get("smoke") or dev_new <= dev_old or dyn_new <= ref["dynahate_test_macro_f1"]:
             print(f"NOT installed: dev macro-F1 {dev_new:.4f} vs v0 {dev_old:.4f}, DynaHate test "
                   f"{dyn_new} vs v0 {ref['dynahate_test_macro_f1']}", flush=True)
+            return 0
+        kept = kept_what_installed_had(new)
+        if kept:
+            print("NOT installed: " + "; ".join(kept), flush=True)
             return 0
         for f in (ONNX_NAME, "tokenizer.json", "thresholds.json", "metadata.json"):
             shutil.copy2(OUTDIR / f, MODELS / f)
