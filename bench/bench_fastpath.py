@@ -143,9 +143,13 @@ def main() -> None:
     print(f"stream: {len(posts)} DynaHate test posts from {len({p['author'] for p in posts})} "
           f"authors, {sum('group' in p for p in posts)} in groups, {hateful} hateful")
 
+    from tidebreak.embed.int8 import int8_sums_saturate
+
     ms, tokens = model_reference([p["text"] for p in posts])
+    # on CPUs whose u8 x s8 sums saturate (AVX2 without VNNI) the graphs run u8 x u8, slower
+    kernels = "u8 x u8 (this CPU's u8 x s8 sums saturate)" if int8_sums_saturate() else "u8 x s8"
     print(f"machine: the harm model alone takes {ms:.2f} CPU-ms a text on one core "
-          f"(first 400 texts, mean {tokens:.0f} tokens)")
+          f"(first 400 texts, mean {tokens:.0f} tokens; int8 products {kernels})")
 
     classify = timed([*TIDEBREAK, "classify"], env, src)
     moderate = timed([*TIDEBREAK, "moderate"], env, src)
