@@ -81,6 +81,30 @@ def test_a_weight_something_else_reads_is_left_signed() -> None:
     assert {i.name: i.data_type for i in converted.graph.initializer}["w"] == TensorProto.INT8
 
 
+def test_a_cpu_whose_sums_saturate_rewrites_each_graph_once_into_the_cache(  # type: ignore[no-untyped-def]
+        tmp_path, monkeypatch) -> None:
+    import tidebreak.embed.int8 as int8
+
+    monkeypatch.setenv("TIDEBREAK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(int8, "int8_sums_saturate", lambda: True)
+    weights = np.full((64, 8), 127, dtype=np.int8)
+    graph = tmp_path / "g.onnx"
+    graph.write_bytes(product_graph(weights, with_zero_points=True))
+    first = Path(int8.session_source(graph))
+    assert first.parent == tmp_path / "cache" and first.name.startswith("g-u8-")
+    written = first.stat().st_mtime_ns
+    assert Path(int8.session_source(graph)) == first and first.stat().st_mtime_ns == written
+    a = np.full((3, 64), 255, dtype=np.uint8)
+    np.testing.assert_array_equal(run(first.read_bytes(), a), np.full((3, 8), 64 * 255 * 127))
+    # an edited graph is rewritten under its own name; the graph itself is never touched
+    graph.write_bytes(product_graph(weights // 2, with_zero_points=True))
+    assert Path(int8.session_source(graph)) != first
+    assert onnx.load(str(graph)).graph.initializer[0].data_type == TensorProto.INT8
+    # where the cache cannot be written, the rewritten graph is handed over in memory
+    monkeypatch.setenv("TIDEBREAK_CACHE_DIR", "/proc/tidebreak-cannot-write-here")
+    assert isinstance(int8.session_source(graph), bytes)
+
+
 EMULATED = """
 import sys
 sys.path.insert(0, "tests")
@@ -91,16 +115,19 @@ assert int8_sums_saturate(), "the emulated CPU was expected to saturate"
 for name in sorted(GRAPHS):
     texts, ref = reference(name)
     assert_same_outputs(name, outputs(models_root() / GRAPHS[name], texts[:6]), ref[:6])
+    # ... and again from the rewritten graphs the first load left in the cache
+    assert_same_outputs(name, outputs(models_root() / GRAPHS[name], texts[:6]), ref[:6])
 print("same outputs")
 """
 
 
 @pytest.mark.skipif(shutil.which("qemu-x86_64") is None or os.uname().machine != "x86_64",
                     reason="needs qemu-x86_64 (Debian: qemu-user) on an x86-64 machine")
-def test_on_an_avx2_cpu_without_vnni_the_graphs_give_the_reference_outputs() -> None:
+def test_on_an_avx2_cpu_without_vnni_the_graphs_give_the_reference_outputs(tmp_path: Path) -> None:
     # qemu's Haswell has AVX2 and no VNNI: onnxruntime picks its saturating u8 x s8 kernels there.
     # Six probe texts of each graph (emulation is slow); saturating sums move every one of them.
     done = subprocess.run(["qemu-x86_64", "-cpu", "Haswell", sys.executable, "-c", EMULATED],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TIDEBREAK_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "same outputs" in done.stdout

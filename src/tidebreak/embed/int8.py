@@ -21,6 +21,9 @@ onnxruntime picks that matter, and they change between its versions.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -116,15 +119,37 @@ def unsigned_weights(model: bytes) -> bytes:
     return m.SerializeToString()
 
 
-@functools.lru_cache(maxsize=8)
-def _restored(path: str, mtime_ns: int) -> bytes:
-    return unsigned_weights(Path(path).read_bytes())
-
-
 def session_source(model_path: str | Path) -> str | bytes:
-    """What to give `onnxruntime.InferenceSession` for a graph: its path where int8 sums are
-    exact here, else its bytes with unsigned weights (made once per file and process)."""
+    """The path to give `onnxruntime.InferenceSession` for a graph: the graph itself where int8
+    sums are exact here, else the same graph with unsigned weights, made once per machine and
+    kept beside the language identifier's cache (`TIDEBREAK_CACHE_DIR`, named by the graph's
+    sha256): the rewrite costs about a second and the onnx import, which every process that
+    loads a model would otherwise pay. Where the cache cannot be written, the rewritten bytes."""
     path = Path(model_path)
     if not int8_sums_saturate():
         return str(path)
-    return _restored(str(path.resolve()), path.stat().st_mtime_ns)
+    from tidebreak.text.language import cache_dir
+
+    data = path.read_bytes()
+    cached = cache_dir() / f"{path.stem}-u8-{hashlib.sha256(data).hexdigest()[:16]}.onnx"
+    if cached.is_file():
+        return str(cached)
+    restored = unsigned_weights(data)
+    try:
+        _write_whole(cached, restored)
+    except OSError:  # a read-only home: the cache is an optimisation
+        return restored
+    return str(cached)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Written under a temporary name and renamed, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
