@@ -130,16 +130,23 @@ def session_source(model_path: str | Path) -> str | bytes:
         return str(path)
     from tidebreak.text.language import cache_dir
 
-    data = path.read_bytes()
-    cached = cache_dir() / f"{path.stem}-u8-{hashlib.sha256(data).hexdigest()[:16]}.onnx"
+    st = path.stat()
+    cached = cache_dir() / f"{path.stem}-u8-{_digest(str(path.resolve()), st.st_mtime_ns, st.st_size)}.onnx"
     if cached.is_file():
         return str(cached)
-    restored = unsigned_weights(data)
+    restored = unsigned_weights(path.read_bytes())
     try:
         _write_whole(cached, restored)
     except OSError:  # a read-only home: the cache is an optimisation
         return restored
     return str(cached)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    """The graph's sha256 (16 hex digits), read once per process for each version of the file:
+    a model loads one session per core."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _write_whole(path: Path, data: bytes) -> None:
