@@ -77,7 +77,7 @@ V0_REFERENCE = {"dev_f1": {"hate": 0.7024, "violence": 0.527, "harassment": 0.76
 # Train rows kept per source (seeded sample; None = all). Sized from the measured speed on the
 # 2-core machine (see the model card): ~45 minutes of training.
 SAMPLE = {"dynahate": None, "ghc": 8000, "implicit_hate": None, "toxigen": None, "davidson": None,
-          "own_v0": None, "own_v1": None, "own_election": None, "own_claims": None}
+          "own_v0": None, "own_v1": None, "own_election": None, "own_threats": None, "own_claims": None}
 EPOCHS = 3
 # Share of a source's sampled train rows used in each epoch; the rest rotate in later epochs, so over
 # EPOCHS epochs DynaHate and the small sets are seen every epoch, the large, noisier sources (whose
@@ -92,6 +92,7 @@ STOPPED = None
 OWN_WEIGHT = 5.0  # own_v0: tiny, the only one-to-one abuse and direct threats
 OWN_V1_WEIGHT = 1.5  # own_v1: the contrast set (thousands of templated rows)
 OWN_ELECTION_WEIGHT = 3.0  # own_election: threats against election workers and hard negatives (issue 19)
+OWN_THREATS_WEIGHT = 3.0  # own_threats: second-person threats outside elections and their hard negatives
 # `--claims` (an experiment, not the shipped recipe: training/experiments/README.md): also train
 # violence on the claims model's ~17k election posts (own_claims), weight 1 and a third of them an
 # epoch, so the ordinary talk of an election outweighs neither the threats nor DynaHate.
@@ -249,7 +250,8 @@ def train(rows_tr, args) -> Path:
         aux = np.array([r["source"] in AUX_HATE for r in rows_tr])
         Y = np.concatenate([Y, np.where(aux, Y[:, 0], -1.0)[:, None]], axis=1)
         Y[aux, 0] = -1.0
-    src_w = {"own_v0": OWN_WEIGHT, "own_v1": OWN_V1_WEIGHT, "own_election": OWN_ELECTION_WEIGHT}
+    src_w = {"own_v0": OWN_WEIGHT, "own_v1": OWN_V1_WEIGHT, "own_election": OWN_ELECTION_WEIGHT,
+             "own_threats": OWN_THREATS_WEIGHT}
     Wt = np.array([src_w.get(r["source"], 1.0) for r in rows_tr], dtype=np.float32)
     sources = [r["source"] for r in rows_tr]
     per_epoch = {} if args.smoke else PER_EPOCH
@@ -761,6 +763,7 @@ def main() -> int:
                      "lr": LR, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS, "max_steps": MAX_STEPS, "weight_decay": WEIGHT_DECAY,
                      "own_v0_weight": OWN_WEIGHT, "own_v1_weight": OWN_V1_WEIGHT,
                      "own_election_weight": OWN_ELECTION_WEIGHT,
+                     "own_threats_weight": OWN_THREATS_WEIGHT,
                      "freeze_word_embeddings": FREEZE_WORD_EMBEDDINGS, "pos_weight": POS_WEIGHT, "max_length": MAX_LEN,
                      "layers": LAYERS or list(range(6)), "aux_hate_sources": list(AUX_HATE),
                      "share_over_max_length": round(trunc_share, 4), "train_seconds": round(train_s, 1),

@@ -49,6 +49,12 @@ OWN_V1 = ROOT / "training" / "data" / "own_v1.jsonl"
 # split: each template family goes to one split, by a seeded hash (60/20/20). The probe
 # training/data/probe_election.jsonl was written apart, before training, and is never trained on.
 OWN_ELECTION = ROOT / "training" / "data" / "own_election.jsonl"
+# Second-person and named threats outside elections (kill, stab, "I know where you live",
+# conditional threats) and second-person hard negatives ("I'll find you at the food court", "you'll
+# kill it at the interview", trash talk, reports of a threat), written for tidebreak (CC0) when the
+# claims sets' thousands of calm second-person election posts pulled plain threats under the bar.
+# Split like own_election: by template family, seeded hash.
+OWN_THREATS = ROOT / "training" / "data" / "own_threats.jsonl"
 # The voting-claims sets written for the claims model (training/claims_rows.py; read only by the
 # `finetune_harm.py --claims` experiment, training/experiments/README.md):
 # thousands of civic posts, accurate procedures, counter-messages, calm false rules and fraud
@@ -184,6 +190,7 @@ def load_own(include_v1: bool = True):
     out = []
     files = [(OWN, "own_v0")] + ([(OWN_V1, "own_v1")] if include_v1 and OWN_V1.exists() else [])
     files += [(OWN_ELECTION, "own_election")] if OWN_ELECTION.exists() else []
+    files += [(OWN_THREATS, "own_threats")] if OWN_THREATS.exists() else []
     for path, source in files:
         with path.open(encoding="utf-8") as f:
             for line in f:
