@@ -66,12 +66,14 @@ def load_rows() -> list[dict]:
 
 
 def minilm_logits(rows: list[dict], onnx: Path) -> np.ndarray:
-    """Logits of an installed graph over all rows, cached by the graph's bytes."""
+    """Logits of an installed graph over all rows, cached by the graph's bytes and the rows'
+    texts (a written set added since, or `--claims-last`, changes the rows)."""
     import hashlib
 
     from tidebreak.embed.runner import GraphRunner
 
-    key = hashlib.sha256(onnx.read_bytes()).hexdigest()[:12]
+    texts = hashlib.sha256("\n".join(r["text"] for r in rows).encode()).hexdigest()[:8]
+    key = hashlib.sha256(onnx.read_bytes()).hexdigest()[:12] + "_" + texts
     cache = CACHE / f"logits_{key}.npy"
     if cache.exists():
         return np.load(cache)
