@@ -93,6 +93,7 @@ OWN_WEIGHT = 5.0  # own_v0: tiny, the only one-to-one abuse and direct threats
 OWN_V1_WEIGHT = 1.5  # own_v1: the contrast set (thousands of templated rows)
 OWN_ELECTION_WEIGHT = 3.0  # own_election: threats against election workers and hard negatives (issue 19)
 OWN_THREATS_WEIGHT = 3.0  # own_threats: second-person threats outside elections and their hard negatives
+DYNAHATE_WEIGHT = 1.0  # `--dynahate-weight`: more pull for DynaHate's hate labels beside new sets
 # `--claims` (an experiment, not the shipped recipe: training/experiments/README.md): also train
 # violence on the claims model's ~17k election posts (own_claims), weight 1 and a third of them an
 # epoch, so the ordinary talk of an election outweighs neither the threats nor DynaHate.
@@ -251,7 +252,7 @@ def train(rows_tr, args) -> Path:
         Y = np.concatenate([Y, np.where(aux, Y[:, 0], -1.0)[:, None]], axis=1)
         Y[aux, 0] = -1.0
     src_w = {"own_v0": OWN_WEIGHT, "own_v1": OWN_V1_WEIGHT, "own_election": OWN_ELECTION_WEIGHT,
-             "own_threats": OWN_THREATS_WEIGHT}
+             "own_threats": OWN_THREATS_WEIGHT, "dynahate": DYNAHATE_WEIGHT}
     Wt = np.array([src_w.get(r["source"], 1.0) for r in rows_tr], dtype=np.float32)
     sources = [r["source"] for r in rows_tr]
     per_epoch = {} if args.smoke else PER_EPOCH
@@ -266,7 +267,7 @@ def train(rows_tr, args) -> Path:
     recipe = hashlib.sha256(json.dumps(
         {"version": VERSION, "epochs": EPOCHS, "per_epoch": per_epoch, "sample": SAMPLE, "batch": BATCH,
          "lr": LR, "head_lr": HEAD_LR, "warmup": WARMUP_STEPS, "max_steps": MAX_STEPS, "wd": WEIGHT_DECAY,
-         "own_w": [OWN_WEIGHT, OWN_V1_WEIGHT], "pos_w": POS_WEIGHT, "freeze": FREEZE_WORD_EMBEDDINGS,
+         "own_w": [OWN_WEIGHT, OWN_V1_WEIGHT], "src_w": src_w, "pos_w": POS_WEIGHT, "freeze": FREEZE_WORD_EMBEDDINGS,
          "max_len": MAX_LEN, "total": total, **({"layers": LAYERS} if LAYERS else {}),
          **({"aux_hate": list(AUX_HATE)} if AUX_HATE else {}), "smoke": bool(args.smoke),
          "rows": hashlib.sha256("\n".join(f"{r['source']}|{r['text']}|{[r[c] for c in CATS]}"
@@ -626,7 +627,7 @@ def kept_what_installed_had(new: dict) -> list[str]:
 
 
 def main() -> int:
-    global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE, CLAIMS, VERSION
+    global SAMPLE, WORK, OUTDIR, LAYERS, AUX_HATE, CLAIMS, VERSION, DYNAHATE_WEIGHT
     ap = argparse.ArgumentParser()
     ap.add_argument("--measure", type=int, default=0, help="only time this many training steps")
     ap.add_argument("--stop-after-minutes", type=float, default=0,
@@ -656,8 +657,13 @@ def main() -> int:
                     help="with --claims: share of own_claims seen each epoch (default %(default)s)")
     ap.add_argument("--claims-last", default=th.CLAIMS_LAST, metavar="SET",
                     help="with --claims: read the written claims sets up to this one (default %(default)s)")
+    ap.add_argument("--dynahate-weight", type=float, default=DYNAHATE_WEIGHT,
+                    help="loss weight of DynaHate's rows (default %(default)s)")
     args = ap.parse_args()
     CLAIMS = args.claims
+    if args.dynahate_weight <= 0:
+        ap.error(f"--dynahate-weight: a positive weight expected, got {args.dynahate_weight}")
+    DYNAHATE_WEIGHT = args.dynahate_weight
     th.CLAIMS_LAST = args.claims_last
     if args.version and not (args.retrace or args.requantise):
         VERSION = args.version  # the trained model's name (the retrace paths name theirs below)
@@ -763,7 +769,7 @@ def main() -> int:
                      "lr": LR, "head_lr": HEAD_LR, "warmup_steps": WARMUP_STEPS, "max_steps": MAX_STEPS, "weight_decay": WEIGHT_DECAY,
                      "own_v0_weight": OWN_WEIGHT, "own_v1_weight": OWN_V1_WEIGHT,
                      "own_election_weight": OWN_ELECTION_WEIGHT,
-                     "own_threats_weight": OWN_THREATS_WEIGHT,
+                     "own_threats_weight": OWN_THREATS_WEIGHT, "dynahate_weight": DYNAHATE_WEIGHT,
                      "freeze_word_embeddings": FREEZE_WORD_EMBEDDINGS, "pos_weight": POS_WEIGHT, "max_length": MAX_LEN,
                      "layers": LAYERS or list(range(6)), "aux_hate_sources": list(AUX_HATE),
                      "share_over_max_length": round(trunc_share, 4), "train_seconds": round(train_s, 1),
