@@ -63,7 +63,7 @@ OWN_THREATS = ROOT / "training" / "data" / "own_threats.jsonl"
 # its only election posts were own_election's; these teach it the ordinary talk of an election.
 # Hate and harassment are not judged (masked). Same seeded split as the claims model.
 CLAIMS_VIOLENCE = {"election_threat": 1}
-CLAIMS_LAST = "written_zb"  # the 2026-12-07 run read up to written_zb
+CLAIMS_LAST = "written_zc"  # harm-v0.10.0 read up to written_zc (the first --claims run: written_zb)
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "harm"
 CATS = ("hate", "violence", "harassment")
