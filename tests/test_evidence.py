@@ -38,8 +38,8 @@ from .test_review_api import PASSWORD, login
 
 # What the bundled harm model and the default policy make of these (checked in each test):
 REMOVED = "Muslims are vermin and should be driven out of this country"  # hate-remove
-REVIEWED = "I will kill you tomorrow, you are dead"  # violence-review: an open task
-BENIGN = "that referee should be fired"  # harassment over the model's bar, under the policy's
+REVIEWED = "I swear I could punch him"  # violence-review: an open task
+BENIGN = "that judge should be removed from the bench"  # violence over the model's bar, under the policy's
 CLEAN = "lovely tomatoes today"  # nothing over any bar
 
 
