@@ -297,6 +297,8 @@ def write_card(meta: dict) -> None:
     w("- Violence positives outside our own written sets are few (GHC `cv`, implicit-hate `threatening`); most "
       "of the rest are written for tidebreak (own_v0, own_v1, own_election, own_threats), so their test figures "
       "are on text by the same writers as training and are optimistic; GHC violence F1 stays low.")
+    w("- Calls to sack or fire someone (\"sack the referee\", \"the manager should be sacked\") read as "
+      "violence, often over the removal bar; harm-v0.9.0 did the same. Not covered by the functional tests.")
     w("- Counter-speech, quotes of hate and negated hate remain the main false positives (see the functional "
       "failures above); implicit, coded hate the main misses.")
     w("- English only; mostly US/UK social media 2016-2021. Dialect bias (e.g. AAE) is not measured.")
