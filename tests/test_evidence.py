@@ -37,7 +37,7 @@ from .natsd import nats_server  # noqa: F401 - fixture
 from .test_review_api import PASSWORD, login
 
 # What the bundled harm model and the default policy make of these (checked in each test):
-REMOVED = "Muslims are vermin and should be driven out of this country"  # hate-remove
+REMOVED = "Muslims are vermin and a disease on this country"  # hate-remove (and nothing else)
 REVIEWED = "I swear I could punch him"  # violence-review: an open task
 BENIGN = "that judge should be removed from the bench"  # violence over the model's bar, under the policy's
 CLEAN = "lovely tomatoes today"  # nothing over any bar
@@ -116,7 +116,7 @@ def test_deferred_spans_filled_later_equal_the_inline_ones(inline: HarmClassifie
             if b.evidence.get("spans_pending"):
                 requests.append(EvidenceRequest(it.norm.text, b.category))
                 expected.append(a.evidence["spans"])
-    assert len(requests) >= 4 and any(expected)
+    assert len(requests) >= 3 and any(expected)  # one over-bar category in each of the first three
     # one batched call for all of them, in any order: the same spans inline gave
     assert deferred.explain_later(requests[::-1]) == expected[::-1]
     assert deferred.explain_later([EvidenceRequest("  ", "hate"), (REMOVED, "no-such")]) == [[], []]

