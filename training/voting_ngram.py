@@ -51,7 +51,7 @@ K = len(CLASSES)
 THREAT = CLASSES.index("election_threat")
 # the claims model with the n-gram member (v1.2: v1.1's graph and data; v1.3: both refitted
 # with written_x..za; v1.4: with written_zb too)
-VERSION = "v1.5"
+VERSION = tv.VERSION  # the ensemble is named after its graph
 POLICY = load_default_policy().thresholds
 CACHE = tv.WORK / "ngram"
 C_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
