@@ -55,8 +55,8 @@ OWN_ELECTION = ROOT / "training" / "data" / "own_election.jsonl"
 # claims sets' thousands of calm second-person election posts pulled plain threats under the bar.
 # Split like own_election: by template family, seeded hash.
 OWN_THREATS = ROOT / "training" / "data" / "own_threats.jsonl"
-# The voting-claims sets written for the claims model (training/claims_rows.py; read only by the
-# `finetune_harm.py --claims` experiment, training/experiments/README.md):
+# The voting-claims sets written for the claims model (training/claims_rows.py; read by
+# `finetune_harm.py` since harm-v0.10, `--no-claims` leaves them out; training/experiments/README.md):
 # thousands of civic posts, accurate procedures, counter-messages, calm false rules and fraud
 # allegations about elections, none of them violent (violence 0), and the threats around elections
 # among them (violence 1). harm-v0.9 read "recount ... Patience, people" as violence (0.89) because
@@ -211,7 +211,7 @@ def load_claims_rows():
 def build(own_only: bool = False, claims: bool = False):
     """All labelled rows; `own_only`: just the sets in this repository (the CI smoke run, which
     must not depend on ../shared/data being there); `claims`: with the election-claims sets
-    (`finetune_harm.py --claims`, an experiment)."""
+    (`finetune_harm.py`'s default since harm-v0.10)."""
     if own_only:
         rows = load_own()
     else:
