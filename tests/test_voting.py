@@ -340,3 +340,22 @@ def test_corrects_needs_the_accurate_reading_to_dominate_lies_fraud_and_threats(
     # a refutation answers any lie
     assert answer_stance({"refuting": 0.0, "correcting": 1.0}, about_voting=False) is None
     assert answer_stance({"refuting": 1.0, "correcting": 0.0}, about_voting=False) == "refutes"
+
+
+def test_a_counter_message_the_stance_head_doubts_still_refutes_a_voting_lie() -> None:
+    import numpy as np
+
+    from tidebreak.detect.voting import answer_stance, counters
+
+    def probs(**p: float) -> np.ndarray:
+        return np.array([p.get(c, 0.0) for c in CLASSES])
+
+    # the claim-type head alone: a counter-message at least 0.5 and twice the harmful classes
+    assert counters(probs(counter_message=0.81, civic=0.13, false_procedure=0.01))
+    assert not counters(probs(counter_message=0.6, false_procedure=0.31))
+    assert not counters(probs(counter_message=0.45, civic=0.55))
+    doubted = {"refutes": 0.45, "repeats": 0.35, "refuting": 0.0, "correcting": 0.0,
+               "countering": 1.0}
+    assert answer_stance(doubted, about_voting=True) == "refutes"
+    # a fact-check about something else: the head knows election counter-messages only
+    assert answer_stance(doubted, about_voting=False) is None

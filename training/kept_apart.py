@@ -1,5 +1,5 @@
 """Posts no training row may nearly repeat: the held-out election-season set, the
-election dev sets (dev_v2 to dev_v6) and the harm model's election probe.
+election dev sets (dev_v2 to dev_v7) and the harm model's election probe.
 
 A row whose word set overlaps one of their posts by more than 60% (Jaccard) is dropped before
 training (`training/train_voting.py` and the scripts that use its loaders); only the count is
@@ -20,6 +20,7 @@ KEPT_APART = (ROOT / "bench" / "data" / "election_season_v1.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v4.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v5.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v6.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v7.jsonl",
               ROOT / "training" / "data" / "probe_election.jsonl")
 _WORD = re.compile(r"\w+")
 

@@ -286,7 +286,7 @@ class ClaimsModel:
         (the graph runs, gate or not); `refuting` is `refutes()`'s verdict, `correcting`
         `corrects()`'s."""
         return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s)),
-                 "correcting": float(corrects(p, s))}
+                 "correcting": float(corrects(p, s)), "countering": float(counters(p))}
                 for p, s in self.predict(texts)]
 
 
@@ -318,12 +318,26 @@ def corrects(claim: np.ndarray, stance: np.ndarray) -> bool:
     return bool(c["accurate_procedure"] >= 0.5 and c["accurate_procedure"] >= 2.0 * harmful)
 
 
+def counters(claim: np.ndarray) -> bool:
+    """A counter-message the stance head is unsure of ("I fell for the 'polls close at 5pm' thing
+    once and missed voting. Polls close at 8pm here.": P(refutes) 0.45) is still one when the
+    claim-type head alone reads it so at least twice as likely as a false claim, a fraud
+    allegation and a threat together (and at least 0.5), the same margin `corrects` asks of an
+    accurate procedure. On the claims model's English dev split (voting-v1.6) this adds 8 of 533
+    counter-messages to `refutes`' verdict and 1 of 619 false claims; on test 14 of 595 and none
+    of 649. It speaks for voting lies only: the head knows counter-messages about elections."""
+    c = dict(zip(CLASSES, claim.tolist()))
+    harmful = c["false_procedure"] + c["fraud_allegation"] + c["election_threat"]
+    return bool(c["counter_message"] >= 0.5 and c["counter_message"] >= 2.0 * harmful)
+
+
 def answer_stance(stance: dict[str, float], about_voting: bool) -> str | None:
     """"refutes" or "corrects" where `ClaimsModel.stance`'s verdicts say the post answers the
     matched lie rather than repeating it (the stance matchers put in evidence and cap on), else
-    None. "corrects" speaks for voting lies only (`about_voting`): the claims model knows the
-    accurate rules of elections, nothing else."""
-    if stance.get("refuting") == 1.0:
+    None. "corrects", and "refutes" on the claim-type head alone (`counters`), speak for voting
+    lies only (`about_voting`): that head knows the rules of elections and their counter-messages,
+    nothing else."""
+    if stance.get("refuting") == 1.0 or (about_voting and stance.get("countering") == 1.0):
         return "refutes"
     if about_voting and stance.get("correcting") == 1.0:
         return "corrects"
@@ -380,7 +394,7 @@ class VotingDetector:
             return res
         for i, (p, s) in zip(open_, self.model.predict([texts[i] for i in open_])):
             claim_type = CLASSES[int(p.argmax())]
-            refuting = refutes(p, s)
+            refuting = refutes(p, s) or counters(p)
             # `stance` is the verdict policies read: "refutes" only when both heads agree;
             # "corrects" for the accurate rule on a lie's point (its P(false) is under every bar)
             stance = "refutes" if refuting else "corrects" if corrects(p, s) else (
