@@ -93,7 +93,7 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-VERSION = "v1.6"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd)
+VERSION = "v1.7"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
