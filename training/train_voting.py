@@ -93,7 +93,7 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-VERSION = "v1.7"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze)
+VERSION = "v1.6"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
@@ -112,9 +112,11 @@ IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
 
 
-# The last written set the model reads (None: all of them). voting-v1.4 read up to written_zb;
-# `voting_calibrate.py --claims-last written_zb` re-derives its bars on the rows it was built on.
-CLAIMS_LAST: str | None = None
+# The last written set the model reads (None: all of them). The installed voting-v1.6 read up to
+# written_zd, so `make train` and the n-gram and calibration refits rebuild it on its own rows;
+# written_ze (2026-12-07) was tried and not installed (training/experiments/README.md).
+# `voting_calibrate.py --claims-last written_zb` re-derives an older model's bars on its rows.
+CLAIMS_LAST: str | None = "written_zd"
 
 
 def load_claims() -> list[dict]:

@@ -165,9 +165,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--install", action="store_true", help="write metadata `calibration` into models/voting")
     ap.add_argument("--test", action="store_true", help="also measure the test split (once)")
-    ap.add_argument("--claims-last", metavar="SET",
-                    help="read the written sets up to this one only (the installed model's data, "
-                         "e.g. written_zb for voting-v1.4, when a later set has been written)")
+    ap.add_argument("--claims-last", metavar="SET", default=tv.CLAIMS_LAST,
+                    help="read the written sets up to this one only (default %(default)s, the "
+                         "installed model's data; e.g. written_zb for voting-v1.4)")
     ap.add_argument("--bars-only", action="store_true",
                     help="keep the installed calibration and only re-derive the bars (after a "
                          "change elsewhere, e.g. a new harm model under the joint threat rule)")
