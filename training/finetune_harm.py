@@ -64,7 +64,7 @@ ROOT = th.ROOT
 CATS = th.CATS
 SEED = th.SEED
 MAX_LEN = 128
-VERSION = "harm-v0.11.0"
+VERSION = "harm-v0.10.0"
 WORK = th.CACHE / "ft"
 OUTDIR = WORK / "out"
 MODELS = ROOT / "models" / "harm"
@@ -664,6 +664,8 @@ def main() -> int:
                     help="with --claims: share of own_claims seen each epoch (default %(default)s)")
     ap.add_argument("--claims-last", default=th.CLAIMS_LAST, metavar="SET",
                     help="with --claims: read the written claims sets up to this one (default %(default)s)")
+    ap.add_argument("--hyperbole", action="store_true",
+                    help="also train on own_hyperbole (run 6's data; not in the installed recipe)")
     ap.add_argument("--dynahate-weight", type=float, default=DYNAHATE_WEIGHT,
                     help="loss weight of DynaHate's rows (default %(default)s)")
     args = ap.parse_args()
@@ -672,6 +674,7 @@ def main() -> int:
         ap.error(f"--dynahate-weight: a positive weight expected, got {args.dynahate_weight}")
     DYNAHATE_WEIGHT = args.dynahate_weight
     th.CLAIMS_LAST = args.claims_last
+    th.HYPERBOLE = args.hyperbole
     if args.version and not (args.retrace or args.requantise):
         VERSION = args.version  # the trained model's name (the retrace paths name theirs below)
     if not 0.0 < args.claims_share <= 1.0:

@@ -56,8 +56,10 @@ OWN_ELECTION = ROOT / "training" / "data" / "own_election.jsonl"
 # Split like own_election: by template family, seeded hash.
 OWN_THREATS = ROOT / "training" / "data" / "own_threats.jsonl"
 # hyperbole, legitimate calls to remove someone, closures and calm security news, with threats in
-# the same words (since harm-v0.11)
+# the same words: read only with `finetune_harm.py --hyperbole` (run 6, not installed:
+# training/experiments/README.md)
 OWN_HYPERBOLE = ROOT / "training" / "data" / "own_hyperbole.jsonl"
+HYPERBOLE = False
 # The voting-claims sets written for the claims model (training/claims_rows.py; read by
 # `finetune_harm.py` since harm-v0.10, `--no-claims` leaves them out; training/experiments/README.md):
 # thousands of civic posts, accurate procedures, counter-messages, calm false rules and fraud
@@ -66,7 +68,7 @@ OWN_HYPERBOLE = ROOT / "training" / "data" / "own_hyperbole.jsonl"
 # its only election posts were own_election's; these teach it the ordinary talk of an election.
 # Hate and harassment are not judged (masked). Same seeded split as the claims model.
 CLAIMS_VIOLENCE = {"election_threat": 1}
-CLAIMS_LAST = "written_ze"  # harm-v0.11.0 reads up to written_ze (v0.10.0: written_zc; the first --claims run: written_zb)
+CLAIMS_LAST = "written_zc"  # harm-v0.10.0 read up to written_zc (the first --claims run: written_zb; run 6 read written_ze)
 CACHE = ROOT / "training" / "cache"
 OUT = ROOT / "models" / "harm"
 CATS = ("hate", "violence", "harassment")
@@ -194,7 +196,7 @@ def load_own(include_v1: bool = True):
     files = [(OWN, "own_v0")] + ([(OWN_V1, "own_v1")] if include_v1 and OWN_V1.exists() else [])
     files += [(OWN_ELECTION, "own_election")] if OWN_ELECTION.exists() else []
     files += [(OWN_THREATS, "own_threats")] if OWN_THREATS.exists() else []
-    files += [(OWN_HYPERBOLE, "own_hyperbole")] if OWN_HYPERBOLE.exists() else []
+    files += [(OWN_HYPERBOLE, "own_hyperbole")] if HYPERBOLE and OWN_HYPERBOLE.exists() else []
     for path, source in files:
         with path.open(encoding="utf-8") as f:
             for line in f:
