@@ -282,9 +282,9 @@ class ClaimsModel:
         return [o for o in out if o is not None]
 
     def stance(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1, "correcting": 0/1} per text
-        (the graph runs, gate or not); `refuting` is `refutes()`'s verdict, `correcting`
-        `corrects()`'s."""
+        """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1, "correcting": 0/1,
+        "countering": 0/1} per text (the graph runs, gate or not); `refuting` is `refutes()`'s
+        verdict, `correcting` `corrects()`'s, `countering` `counters()`'s."""
         return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s)),
                  "correcting": float(corrects(p, s)), "countering": float(counters(p))}
                 for p, s in self.predict(texts)]
@@ -395,8 +395,9 @@ class VotingDetector:
         for i, (p, s) in zip(open_, self.model.predict([texts[i] for i in open_])):
             claim_type = CLASSES[int(p.argmax())]
             refuting = refutes(p, s) or counters(p)
-            # `stance` is the verdict policies read: "refutes" only when both heads agree;
-            # "corrects" for the accurate rule on a lie's point (its P(false) is under every bar)
+            # `stance` is the verdict policies read: "refutes" when both heads agree, or the
+            # claim-type head alone is sure of a counter-message (`counters`); "corrects" for the
+            # accurate rule on a lie's point (its P(false) is under every bar)
             stance = "refutes" if refuting else "corrects" if corrects(p, s) else (
                 "repeats" if claim_type in ("false_procedure", "fraud_allegation") else "other")
             evidence: dict[str, Any] = {
