@@ -1,5 +1,5 @@
 """Posts no training row may nearly repeat: the held-out election-season set, the
-election dev sets (dev_v2 to dev_v7) and the harm model's election probe.
+election dev sets (dev_v2 to dev_v8) and the harm model's election probe.
 
 A row whose word set overlaps one of their posts by more than 60% (Jaccard) is dropped before
 training (`training/train_voting.py` and the scripts that use its loaders); only the count is
@@ -21,6 +21,7 @@ KEPT_APART = (ROOT / "bench" / "data" / "election_season_v1.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v5.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v6.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v7.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v8.jsonl",
               ROOT / "training" / "data" / "probe_election.jsonl")
 _WORD = re.compile(r"\w+")
 
@@ -53,12 +54,15 @@ class KeptApart:
 _default: KeptApart | None = None
 
 
-def drop_near_repeats(rows: list[dict], what: str) -> list[dict]:
-    """`rows` (dicts with a "text") without those that nearly repeat a post kept apart."""
+def drop_near_repeats(rows: list[dict], what: str, apart: KeptApart | None = None) -> list[dict]:
+    """`rows` (dicts with a "text") without those that nearly repeat a post kept apart (of
+    `apart`; by default every set in KEPT_APART)."""
     global _default
-    if _default is None:
-        _default = KeptApart()
-    kept = [r for r in rows if not _default.too_close(r["text"])]
+    if apart is None:
+        if _default is None:
+            _default = KeptApart()
+        apart = _default
+    kept = [r for r in rows if not apart.too_close(r["text"])]
     if len(kept) < len(rows):
         print(f"{what}: dropped {len(rows) - len(kept)} rows that nearly repeat a post kept apart")
     return kept
