@@ -10,10 +10,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from kept_apart import drop_near_repeats
+from kept_apart import KEPT_APART, KeptApart, drop_near_repeats
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS = ROOT / "training" / "data" / "voting_claims"
+DEV_DIR = ROOT / "training" / "data" / "election_dev"
 SEED = 20261206
 
 
@@ -39,3 +40,45 @@ def load_claims(last: str | None = None) -> list[dict]:
                 rows.append({"text": r["text"].strip(), "label": r["label"], "lang": r["lang"],
                              "source": path.stem, "split": hsplit(key, (70, 85))})
     return drop_near_repeats(rows, "claims")
+
+
+# The election dev sets' labels as claim types: a benign civic post's subtype says whether it
+# gives procedural information (when, where, how or who may vote) or is civic talk.
+DEV_LABEL = {"voting_lie": "false_procedure", "counter_message": "counter_message",
+             "election_threat": "election_threat"}
+DEV_PROCEDURE = frozenset({
+    "registration", "polling_hours", "early_voting", "mail_ballot", "id_rules",
+    "provisional_ballot", "drop_box", "drop_box_news", "drop_box_relocation", "accessibility",
+    "accessibility_help", "procedure_tip", "logistics", "local_logistics",
+    "international_procedure", "mail_ballot_deadline", "mail_ballot_tip", "polling_place_change",
+    "deadline_reminder", "ballot_curing", "same_day_registration"})
+
+
+def dev_label(row: dict) -> str:
+    """The claim type of an election dev set's post (`label`, and `subtype` for benign ones)."""
+    if row["label"] == "benign_civic":
+        return "accurate_procedure" if row.get("subtype") in DEV_PROCEDURE else "civic"
+    return DEV_LABEL[row["label"]]
+
+
+def load_dev_sets(stems: tuple[str, ...]) -> list[dict]:
+    """The election dev sets named by `stems` (training/data/election_dev) as claims rows, all
+    in the train split: each was written by another hand in the held-out set's format, so they
+    add writers' styles the written sets lack. Filtered against the posts still kept apart (the
+    held-out set, the dev sets not named, the election probe), not against themselves."""
+    if not stems:
+        return []
+    from tidebreak.text.language import detect_language
+
+    rows = []
+    for stem in stems:
+        for line in (DEV_DIR / f"{stem}.jsonl").open(encoding="utf-8"):
+            if line.strip():
+                r = json.loads(line)
+                # a few posts are in Spanish; the written sets mark theirs as "es"
+                guess = detect_language(r["text"])
+                lang = "es" if guess.reliable and guess.code == "es" else "en"
+                rows.append({"text": r["text"].strip(), "label": dev_label(r), "lang": lang,
+                             "source": stem, "split": "train"})
+    apart = KeptApart([p for p in KEPT_APART if p.stem not in stems])
+    return drop_near_repeats(rows, "election dev sets", apart)

@@ -34,6 +34,10 @@ Data (all written for tidebreak, CC0; no third-party text):
   rules told calmly or as an official notice, with their true twins and refutations (z), and
   implicit election threats (veiled, conditional, doxxing, armed "watching", sabotage) with
   their hard negatives (za).
+- training/data/election_dev/dev_v1..dev_v7 (voting-v1.7, 2,819 posts after the kept-apart
+  filter): the election dev sets already read, each by another writer in the held-out set's
+  format, all in the train split (`DEV_SETS`, `claims_rows.load_dev_sets`); choices are now made
+  on `dev_v8`. With them, `written_zc`..`written_ze` (v1.5 to v1.7).
 - voting_claims/written_zb (voting-v1.4, 608 rows): short, mundane election-season posts that
   mention poll workers, drop boxes, canvassing, counting or certification with no menace
   (volunteer sign-ups, waiting for results, campaign mail, parking), and the same words outside
@@ -93,7 +97,7 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-VERSION = "v1.6"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd)
+VERSION = "v1.7"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze and dev_v1..v7)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
@@ -112,15 +116,21 @@ IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
 
 
-# The last written set the model reads (None: all of them). The installed voting-v1.6 read up to
-# written_zd, so `make train` and the n-gram and calibration refits rebuild it on its own rows;
-# written_ze (2026-12-07) was tried and not installed (training/experiments/README.md).
+# The last written set the model reads (None: all of them). The installed voting-v1.7 read up to
+# written_ze (with DEV_SETS), so `make train` and the n-gram and calibration refits rebuild it on
+# its own rows.
 # `voting_calibrate.py --claims-last written_zb` re-derives an older model's bars on its rows.
-CLAIMS_LAST: str | None = "written_zd"
+CLAIMS_LAST: str | None = "written_ze"
+
+
+# Election dev sets read as training posts, by file stem (`claims_rows.load_dev_sets`: all in
+# the train split, filtered only against the posts still kept apart). A set named here is no
+# longer a dev set: choices are made on the dev sets not named.
+DEV_SETS: tuple[str, ...] = tuple(f"dev_v{i}" for i in range(1, 8))
 
 
 def load_claims() -> list[dict]:
-    return claims_rows.load_claims(CLAIMS_LAST)
+    return claims_rows.load_claims(CLAIMS_LAST) + claims_rows.load_dev_sets(DEV_SETS)
 
 
 # The election-threat set written for the harm model (own_election.jsonl): threats against
