@@ -43,9 +43,9 @@ def reference(name: str) -> tuple[list[str], np.ndarray]:
 
 
 def assert_same_outputs(name: str, got: np.ndarray, ref: np.ndarray) -> None:
-    """At most a quarter of the texts (at least one) moved, none by more than 0.03."""
+    """At most a quarter of the texts (at least one) moved, none by more than 0.25."""
     moved = np.abs(got - ref).reshape(len(ref), -1).max(axis=1)
-    assert ((moved > 1e-5).sum() <= max(1, len(ref) // 4) and moved.max() <= 0.03), (
+    assert ((moved > 1e-5).sum() <= max(1, len(ref) // 4) and moved.max() <= 0.25), (
         name, np.round(moved, 4).tolist())
 
 
@@ -57,8 +57,10 @@ def test_a_bundled_graph_computes_exactly_what_it_did_as_exported(name: str) -> 
     # it requires bit-for-bit equality and remakes the graph's entry here from the graph as
     # exported, before fusing it. On a CPU of another family (AVX2 against AVX-512) float sums
     # in another order can flip one quantised activation of a text: on an emulated AVX2 CPU 1 to
-    # 3 of the 40 texts moved, by at most 0.01. A change in what a graph computes moves nearly
-    # every text (int8 sums that saturate moved all 40, harm logits by up to 1.8).
+    # 3 of the 40 texts moved, by at most 0.01; on a real AVX2 CPU without VNNI (an AMD EPYC,
+    # 2026-12-07) 2 harm texts moved, by 0.19 and 0.08 logits, and 3 MiniLM texts by at most
+    # 0.01. A change in what a graph computes moves nearly every text (int8 sums that saturate
+    # moved all 40, harm logits by up to 1.8).
     assert_same_outputs(name, got, ref)
 
 
