@@ -15,7 +15,10 @@ groups, and measures in the same run, on the same texts:
    workers sharing one JetStream consumer (bench_workers.py): printed as 2 / 1 workers.
 
 It first prints how fast the machine runs the harm model itself (CPU-ms a text on one core): the
-ratios hold across machines, the API's latencies in ms scale with it.
+ratios hold across machines, the API's latencies in ms scale with it. After the API's figures it
+prints the wait a closed loop of `--clients` would see if the server ran at `classify`'s own
+rate (clients / classify throughput, by Little's law): no server can answer faster than that on
+average, so a p99 bar in ms is met only on machines where it is well under the bar.
 
 Not a test; the figures go in the README with the command that made them:
 
@@ -181,6 +184,11 @@ def main() -> None:
           f"5xx {sum(v for k, v in codes.items() if k >= 500)}, "
           f"failed connections {codes.get(0, 0)}, codes {dict(sorted(codes.items()))}")
     print(f"  serve / classify = {rps / c_rate:.2f}")
+    # Little's law: a closed loop of N clients waits N / throughput a request on average, so
+    # even a server that did nothing but run the harm model would answer in N / classify's rate
+    floor = 1000 * args.clients / c_rate
+    print(f"  {args.clients} clients at classify's own rate would wait {floor:.0f} ms a request; "
+          f"p99 / that = {pct(lat, 0.99) / floor:.2f}")
 
     if args.workers:
         from bench_workers import run as run_workers
