@@ -4,6 +4,11 @@ election dev sets (dev_v2 to dev_v8) and the harm model's election probe.
 A row whose word set overlaps one of their posts by more than 60% (Jaccard) is dropped before
 training (`training/train_voting.py` and the scripts that use its loaders); only the count is
 printed, never the texts. `tests/test_training_data.py` checks the filter on the real files.
+
+dev_v1 to dev_v7 have been read and are training posts since voting-v1.7
+(`claims_rows.load_dev_sets`, which filters them against the sets here other than themselves).
+dev_v2 to dev_v7 stay listed so the written sets are filtered exactly as they were when the
+installed models were trained.
 """
 
 from __future__ import annotations
