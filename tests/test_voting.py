@@ -359,3 +359,47 @@ def test_a_counter_message_the_stance_head_doubts_still_refutes_a_voting_lie() -
     assert answer_stance(doubted, about_voting=True) == "refutes"
     # a fact-check about something else: the head knows election counter-messages only
     assert answer_stance(doubted, about_voting=False) is None
+
+
+def test_a_voting_match_the_claims_model_does_not_read_as_asserted_is_only_a_suspicion() -> None:
+    import numpy as np
+
+    from tidebreak.detect.voting import ASSERTS_FLOOR, answer_stance, asserting, unasserted
+
+    def probs(**p: float) -> np.ndarray:
+        return np.array([p.get(c, 0.0) for c in CLASSES])
+
+    # "you don't have to vote every race, the rest still counts": accurate, but not sure enough
+    # to correct the "a skipped race voids your ballot" lie
+    topic_only = probs(accurate_procedure=0.57, false_procedure=0.38, civic=0.05)
+    assert asserting(topic_only) == pytest.approx(0.38) and asserting(topic_only) < ASSERTS_FLOOR
+    stance = {"refuting": 0.0, "correcting": 0.0, "countering": 0.0,
+              "asserting": float(asserting(topic_only))}
+    assert answer_stance(stance, about_voting=True) is None  # neither refutes nor corrects ...
+    assert unasserted(stance, about_voting=True)  # ... nor asserts the lie
+    # a fraud allegation asserts a claim as much as a false rule does
+    assert not unasserted({"asserting": float(asserting(probs(fraud_allegation=0.3,
+                                                                 false_procedure=0.2)))}, True)
+    # the claim-type head knows elections only; and without its reading nothing is doubted
+    assert not unasserted(stance, about_voting=False)
+    assert not unasserted({"refuting": 0.0}, about_voting=True)
+
+
+def test_a_question_on_a_fact_checked_lies_topic_goes_to_a_person_not_removed(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    # The bundled fact-checks rate "Voting in the primary means you won't be able to vote in the
+    # November general election" false. A first-time voter asking about it matches that claim as
+    # closely as a repeat (match probability over the 0.90 removal bar), but the claims model
+    # reads no false claim in it: the match is a suspicion, so the post is reviewed, not removed.
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck", "voting"])
+    text = ("Question for the group: if I vote in the March primary, can I still vote in the "
+            "November general? First time voter here.")
+    d = p.process(parse_event({"id": "q1", "author": "u1", "text": text})).decision
+    assert d.action == ActionType.REVIEW and d.categories == ()
+    [fc] = [s for s in d.signals if s.detector == "factcheck"]
+    assert fc.evidence["stance"] == "unasserted" and fc.score <= 0.6
+    assert fc.evidence["match_probability"] >= 0.90
+    assert fc.evidence["stance_probabilities"]["asserting"] < 0.45
+    # the lie itself is still removed on the same match
+    lie = "Heads up: if you vote in the primary you can't vote in the November general election."
+    d = p.process(parse_event({"id": "l2", "author": "u2", "text": lie})).decision
+    assert d.action == ActionType.REMOVE and "voting_misinformation" in d.categories

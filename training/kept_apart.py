@@ -1,13 +1,14 @@
 """Posts no training row may nearly repeat: the held-out election-season set, the
-election dev sets (dev_v2 to dev_v8) and the harm model's election probe.
+election dev sets (dev_v2 to dev_v9 and dev_v12) and the harm model's election probe.
 
 A row whose word set overlaps one of their posts by more than 60% (Jaccard) is dropped before
 training (`training/train_voting.py` and the scripts that use its loaders); only the count is
 printed, never the texts. `tests/test_training_data.py` checks the filter on the real files.
 
-dev_v1 to dev_v7 have been read and are training posts since voting-v1.7
-(`claims_rows.load_dev_sets`, which filters them against the sets here other than themselves).
-dev_v2 to dev_v7 stay listed so the written sets are filtered exactly as they were when the
+dev_v1 to dev_v7 have been read and are training posts since voting-v1.7, dev_v8 since
+voting-v1.8, with dev_v10 and dev_v11, which were written as training posts and never listed
+here (`claims_rows.load_dev_sets`, which filters them against the sets here other than
+themselves). dev_v2 to dev_v8 stay listed so the written sets are filtered exactly as they were when the
 installed models were trained.
 """
 
@@ -27,6 +28,8 @@ KEPT_APART = (ROOT / "bench" / "data" / "election_season_v1.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v6.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v7.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v8.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v9.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v12.jsonl",
               ROOT / "training" / "data" / "probe_election.jsonl")
 _WORD = re.compile(r"\w+")
 

@@ -38,6 +38,9 @@ Data (all written for tidebreak, CC0; no third-party text):
   filter): the election dev sets already read, each by another writer in the held-out set's
   format, all in the train split (`DEV_SETS`, `claims_rows.load_dev_sets`); choices are now made
   on `dev_v8`. With them, `written_zc`..`written_ze` (v1.5 to v1.7).
+- training/data/election_dev/dev_v8, dev_v10, dev_v11 (voting-v1.8): one dev set read and two
+  sets written as training posts by two more writers in the held-out set's format; choices are
+  now made on `dev_v9` and `dev_v12` together.
 - voting_claims/written_zb (voting-v1.4, 608 rows): short, mundane election-season posts that
   mention poll workers, drop boxes, canvassing, counting or certification with no menace
   (volunteer sign-ups, waiting for results, campaign mail, parking), and the same words outside
@@ -97,7 +100,7 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-VERSION = "v1.7"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze and dev_v1..v7)
+VERSION = "v1.8"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze and dev_v1..v7; v1.8: + dev_v8, dev_v10, dev_v11)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
@@ -116,7 +119,7 @@ IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
 
 
-# The last written set the model reads (None: all of them). The installed voting-v1.7 read up to
+# The last written set the model reads (None: all of them). The installed voting-v1.8 read up to
 # written_ze (with DEV_SETS), so `make train` and the n-gram and calibration refits rebuild it on
 # its own rows.
 # `voting_calibrate.py --claims-last written_zb` re-derives an older model's bars on its rows.
@@ -126,7 +129,7 @@ CLAIMS_LAST: str | None = "written_ze"
 # Election dev sets read as training posts, by file stem (`claims_rows.load_dev_sets`: all in
 # the train split, filtered only against the posts still kept apart). A set named here is no
 # longer a dev set: choices are made on the dev sets not named.
-DEV_SETS: tuple[str, ...] = tuple(f"dev_v{i}" for i in range(1, 8))
+DEV_SETS: tuple[str, ...] = (*(f"dev_v{i}" for i in range(1, 9)), "dev_v10", "dev_v11")
 
 
 def load_claims() -> list[dict]:

@@ -133,7 +133,9 @@ English test split, the ensemble against its MiniLM graph alone:
 |---|---|---|---|---|
 {rows}
 
-At the default policy's bars (voting review {POLICY['voting_review']}, removal
+The ensemble before calibration (the policy's bars are set on calibrated probabilities; the
+Calibration section's table below gives the calibrated figures at the same bars), read at the
+default policy's bars (voting review {POLICY['voting_review']}, removal
 {POLICY['voting_remove']}; threat review {POLICY['election_threat_review']}, removal
 {POLICY['election_threat_remove']}), test: false procedural claims reviewed P
 {pb['false_procedure']['review']['precision']:.2f} / R {pb['false_procedure']['review']['recall']:.2f},

@@ -27,6 +27,14 @@ review URL, not one of the claim's appearances) cites the debunk ("PSA: you cann
 <politifact link>"): it is treated the same way, with refutation_cue "links to the fact-check" (a
 link to an appearance is a share of the claim and keeps its 1.0).
 
+Topic is not assertion. A post on a voting lie's topic that neither refutes nor corrects it can
+still not assert it ("You don't have to vote every race; the rest of your ballot still counts"
+matches "a ballot with a skipped race is void"). Where the claims model's claim-type head reads
+no false claim in it (`tidebreak.detect.voting.unasserted`: P(false) + P(fraud) under the review
+bar's 0.45), evidence gets {"stance": "unasserted"} and the score is capped at `doubt_cap` (0.6:
+over the review bars, 0.42, under every label and removal bar, 0.75-0.90): a person looks, the
+post is not removed on the match alone.
+
 Cascade. The detector asks its index only for matches of at least `floor`, so the index's gate
 (`ClaimIndex.gate_scores`; on by default, off with `gate=False` here, TIDEBREAK_FACTCHECK_GATE=0
 or `index.gate = False`) sends to the transformer encoder and the fusion model only posts near a
@@ -58,7 +66,7 @@ import numpy as np
 
 from tidebreak.factcheck.index import extract_urls
 from tidebreak.detect.base import warm_up_item
-from tidebreak.detect.voting import answer_stance
+from tidebreak.detect.voting import answer_stance, unasserted
 from tidebreak.model import Item, Signal
 
 log = logging.getLogger(__name__)
@@ -157,6 +165,7 @@ class FactCheckDetector:
         index_dir: str | Path | None = None,
         floor: float = 0.35,
         refute_cap: float = 0.1,
+        doubt_cap: float = 0.6,
         encoder: object | None = None,
         sync_seconds: float = 5.0,
         gate: bool | None = None,
@@ -169,6 +178,7 @@ class FactCheckDetector:
                 "0", "off", "false", "no")
         self.floor = float(floor)
         self.refute_cap = float(refute_cap)
+        self.doubt_cap = float(doubt_cap)
         if index is None:
             if index_dir is not None:
                 index = ClaimIndex.load(index_dir, encoder=encoder, gate=gate)
@@ -306,6 +316,7 @@ class FactCheckDetector:
                 evidence["same_claim"] = list(m.same_claim)
             voting = "voting" in fc.topics and fc.rating in ("false", "misleading")
             answer: str | None = None  # "refutes" | "corrects": the post answers the claim
+            stance: dict[str, float] | None = None
             if m.match == "text":
                 cue = refutation_cue(text, fc.claim)
                 stance = self._stance(text)
@@ -322,6 +333,9 @@ class FactCheckDetector:
             if answer is not None:
                 evidence["stance"] = answer
                 score = min(score, self.refute_cap)
+            elif m.match == "text" and stance is not None and unasserted(stance, voting):
+                evidence["stance"] = "unasserted"
+                score = min(score, self.doubt_cap)
             out.append([
                 Signal(
                     detector=self.name,

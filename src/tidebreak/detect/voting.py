@@ -283,10 +283,12 @@ class ClaimsModel:
 
     def stance(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{"repeats": p, "refutes": p, "other": p, "refuting": 0/1, "correcting": 0/1,
-        "countering": 0/1} per text (the graph runs, gate or not); `refuting` is `refutes()`'s
-        verdict, `correcting` `corrects()`'s, `countering` `counters()`'s."""
+        "countering": 0/1, "asserting": p} per text (the graph runs, gate or not); `refuting` is
+        `refutes()`'s verdict, `correcting` `corrects()`'s, `countering` `counters()`'s, and
+        `asserting` the claim-type head's P(false_procedure) + P(fraud_allegation)."""
         return [{**dict(zip(STANCES, s.round(4).tolist())), "refuting": float(refutes(p, s)),
-                 "correcting": float(corrects(p, s)), "countering": float(counters(p))}
+                 "correcting": float(corrects(p, s)), "countering": float(counters(p)),
+                 "asserting": round(float(asserting(p)), 4)}
                 for p, s in self.predict(texts)]
 
 
@@ -329,6 +331,32 @@ def counters(claim: np.ndarray) -> bool:
     c = dict(zip(CLASSES, claim.tolist()))
     harmful = c["false_procedure"] + c["fraud_allegation"] + c["election_threat"]
     return bool(c["counter_message"] >= 0.5 and c["counter_message"] >= 2.0 * harmful)
+
+
+def asserting(claim: np.ndarray) -> float:
+    """How likely the claim-type head reads the post as asserting a false claim about voting or
+    an allegation of fraud: P(false_procedure) + P(fraud_allegation)."""
+    c = dict(zip(CLASSES, claim.tolist()))
+    return c["false_procedure"] + c["fraud_allegation"]
+
+
+# Under this P(false_procedure) + P(fraud_allegation) the claims model does not read a post as
+# asserting a voting lie, whatever a fact-check match says (`unasserted`). It is the review bar of
+# the default policy on the same probability (the claims model's recall-0.90 point for false
+# claims): a post the model would not even send to review as a lie. On the claims model's English
+# dev split (voting-v1.7), of the posts matched to a voting lie at a removal-grade probability
+# and not answering it, 3 of 63 lies and 9 of 17 other posts are under it; on test 0 of 67 and
+# 5 of 16; on the read election dev sets dev_v1..dev_v8, 0 of 112 lies and 3 of 6 other posts.
+ASSERTS_FLOOR = 0.45
+
+
+def unasserted(stance: dict[str, float], about_voting: bool) -> bool:
+    """A voting fact-check match the claims model does not read as asserted: the post is about
+    the lie's topic ("you don't have to vote every race, the rest of your ballot still counts"
+    matches "a ballot with a skipped race is void") without the model reading a false claim in
+    it. The match then is a suspicion for a person, not a finding (`FactCheckDetector` caps it
+    between the review and removal bars). For voting lies only: the head knows elections."""
+    return about_voting and stance.get("asserting", 1.0) < ASSERTS_FLOOR
 
 
 def answer_stance(stance: dict[str, float], about_voting: bool) -> str | None:
