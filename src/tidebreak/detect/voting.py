@@ -343,10 +343,11 @@ def asserting(claim: np.ndarray) -> float:
 # Under this P(false_procedure) + P(fraud_allegation) the claims model does not read a post as
 # asserting a voting lie, whatever a fact-check match says (`unasserted`). It is the review bar of
 # the default policy on the same probability (the claims model's recall-0.90 point for false
-# claims): a post the model would not even send to review as a lie. On the claims model's English
-# dev split (voting-v1.7), of the posts matched to a voting lie at a removal-grade probability
-# and not answering it, 3 of 63 lies and 9 of 17 other posts are under it; on test 0 of 67 and
-# 5 of 16; on the read election dev sets dev_v1..dev_v8, 0 of 112 lies and 3 of 6 other posts.
+# claims): a post the model would not even send to review as a lie. Of the posts matched to a
+# voting lie at a removal-grade probability (0.75 or more) and not answering it, on the claims
+# model's English dev split 2 of 61 lies and 9 of 17 other posts are under it, on test 1 of 65
+# and 5 of 17 (voting-v1.8; v1.7: 3 of 63 and 9 of 17, 0 of 67 and 5 of 16); with v1.7 on the
+# election dev set dev_v8, 0 of 8 lies and 2 of its 4 accurate posts so matched.
 ASSERTS_FLOOR = 0.45
 
 
