@@ -347,7 +347,7 @@ def asserting(claim: np.ndarray) -> float:
 # voting lie at a removal-grade probability (0.75 or more) and not answering it, on the claims
 # model's English dev split 2 of 61 lies and 9 of 17 other posts are under it, on test 1 of 65
 # and 5 of 17 (voting-v1.8; v1.7: 3 of 63 and 9 of 17, 0 of 67 and 5 of 16); with v1.7 on the
-# election dev set dev_v8, 0 of 8 lies and 2 of its 4 accurate posts so matched.
+# election dev set dev_v8, 2 of the 3 accurate posts removed on such a match and none of 8 lies.
 ASSERTS_FLOOR = 0.45
 
 
