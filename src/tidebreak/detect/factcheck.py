@@ -30,8 +30,8 @@ link to an appearance is a share of the claim and keeps its 1.0).
 Topic is not assertion. A post on a voting lie's topic that neither refutes nor corrects it can
 still not assert it ("You don't have to vote every race; the rest of your ballot still counts"
 matches "a ballot with a skipped race is void"). Where the claims model's claim-type head reads
-no false claim in it (`tidebreak.detect.voting.unasserted`: P(false) + P(fraud) under the review
-bar's 0.45), evidence gets {"stance": "unasserted"} and the score is capped at `doubt_cap` (0.6:
+no false claim in it (`tidebreak.detect.voting.unasserted`: P(false) + P(fraud) under 0.45, voting-v1.7's
+review bar), evidence gets {"stance": "unasserted"} and the score is capped at `doubt_cap` (0.6:
 over the review bars, 0.42, under every label and removal bar, 0.75-0.90): a person looks, the
 post is not removed on the match alone.
 
