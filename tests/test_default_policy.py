@@ -98,6 +98,21 @@ def test_threats_are_critical_and_escalated() -> None:
                            Action(ActionType.REVIEW, queue="violence-escalation", priority=0))
 
 
+def test_a_threat_the_election_model_reads_as_civic_talk_goes_to_a_person_first() -> None:
+    civic = Signal("voting", "election_civic", 0.996)
+    # "brought two dozen donuts to the poll workers ... next time i'm bringing a crate": the harm
+    # model reads a threat, the election-claims model ordinary civic talk.
+    action, rules, actions = decide(s("violence", 0.91), civic)
+    assert rules == ["violence-contested-review"] and action is ActionType.REVIEW
+    assert actions == [Action(ActionType.REVIEW, queue="violence-escalation", priority=0)]
+    # Doubt under the bar, or the claims model reading a threat itself, removes as before.
+    assert decide(s("violence", 0.91), Signal("voting", "election_civic", 0.9))[1] == [
+        "violence-remove"]
+    assert decide(s("violence", 0.91), Signal("voting", "violence", 0.9))[0] is ActionType.REMOVE
+    # The civic reading is context, not a violation: alone it does nothing.
+    assert decide(civic)[0] is ActionType.NONE
+
+
 def test_false_claim_is_labelled_with_the_fact_check_and_reduced() -> None:
     out = POLICY.evaluate([fact_check(0.95)], Context(surface=ContentKind.POST))
     (hit,) = out.hits

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import pytest
 
 from tidebreak.config import DEFAULT_DETECTORS, Settings
-from tidebreak.detect.voting import (CATEGORY, CLASSES, FRAUD_CATEGORY, THREAT_CATEGORY,
-                                     ClaimsModel, VotingDetector, get_claims_model)
+from tidebreak.detect.voting import (CATEGORY, CIVIC_CATEGORY, CLASSES, FRAUD_CATEGORY,
+                                     THREAT_CATEGORY, ClaimsModel, VotingDetector,
+                                     get_claims_model)
 from tidebreak.ingest import parse_event
 from tidebreak.model import ActionType, Content, ContentKind, Item
 from tidebreak.policy import load_default_policy
@@ -178,6 +179,38 @@ def test_default_policy_removes_an_election_threat_and_leaves_heated_politics_al
     for i, text in enumerate(HEATED):
         d = p.process(parse_event({"id": f"h{i}", "author": "u2", "text": text})).decision
         assert d.categories == () and d.action == ActionType.NONE, text
+
+
+def test_the_civic_reading_is_a_signal_of_its_own(det: VotingDetector) -> None:
+    def civic(text: str) -> float:
+        sigs = [s for s in det.detect(items(text))[0] if s.category == CIVIC_CATEGORY]
+        return sigs[0].score if sigs else 0.0
+
+    for text in ACCURATE + COUNTER:
+        assert civic(text) >= 0.5, text
+    for text in LIES + THREATS:
+        assert civic(text) == 0.0, text
+
+
+# An accurate post the general harm model reads as a credible threat (violence >= the removal
+# bar) and the claims model, in its election context, as civic talk.
+HARM_MISREADS = [
+    "brought two dozen donuts to the poll workers at the Grange hall. gone by 10am. next time i'm "
+    "bringing a crate"]
+
+
+def test_a_harm_threat_the_election_model_reads_as_civic_talk_is_reviewed_not_removed(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    p = build_pipeline(engine, Settings(), clock=clock, detector_names=["harm", "voting"])
+    for i, text in enumerate(HARM_MISREADS):
+        r = p.process(parse_event({"id": f"m{i}", "author": f"u3{i}", "text": text}))
+        d = r.decision
+        harm = max(s.score for s in d.signals if s.detector == "harm" and s.category == "violence")
+        assert harm >= load_default_policy().thresholds["violence_remove"], text
+        assert d.action == ActionType.REVIEW and d.rules == ["violence-contested-review"], text
+        assert d.categories == (), text  # a suspicion: no statement, strike or count
+    # A threat both read as one is still removed.
+    d = p.process(parse_event({"id": "t9", "author": "u39", "text": THREATS[0]})).decision
+    assert d.action == ActionType.REMOVE
 
 
 def test_text_in_a_language_the_model_is_not_measured_in_goes_to_a_person(engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -105,10 +105,15 @@ ROUTING_CATEGORIES: frozenset[str] = frozenset({"language_not_covered"})
 # Categories that describe what a post is about, not a violation: a policy may add an information
 # label (`info`) for them, never restrict or route for them (tidebreak.policy.loader refuses it).
 INFORMATION_CATEGORIES: frozenset[str] = frozenset({"election_fraud_claim",
-                                                    "election_information"})
+                                                    "election_information",
+                                                    "election_civic"})
 CATEGORIES["election_fraud_claim"] = (
     "Alleges election fraud (rigged machines, dead voters, stolen elections) without false "
     "instructions about voting: answered with official information, not a violation in itself")
+CATEGORIES["election_civic"] = (
+    "Reads as ordinary election-season talk (accurate procedure, civic discussion or a "
+    "counter-message) to the election-claims model: context a policy may weigh against another "
+    "detector's reading, never a violation in itself")
 
 # Categories that are never a violation found: they never appear in a decision's `categories`.
 NON_VIOLATION_CATEGORIES: frozenset[str] = ROUTING_CATEGORIES | INFORMATION_CATEGORIES

@@ -34,6 +34,11 @@ Signals (one per category, only over `floor`):
 - `violence`: P(election_threat). The general harm model also scores violence; this one reads a
   threat in its election context, and the default policy gives it its own bar
   (`score_by("voting", "violence")`).
+- `election_civic` (an information category, only from `civic_floor`, 0.5): P(accurate_procedure)
+  + P(counter_message) + P(civic), the model reading a post as ordinary election-season talk. Not
+  a violation: the default policy weighs it against the general harm model's violence score, which
+  reads poll workers, counting centres and "bringing a crate" without the election context
+  (`thresholds.election_civic_contest`).
 Evidence: `claim_type`, `probabilities`, `stance` (with its probabilities), `model`, and
 `match`="classifier" so reviewers can tell it from a fact-check match.
 """
@@ -64,9 +69,11 @@ FRAUD_CATEGORY = "election_fraud_claim"
 # context (doxxing a clerk's route, "certify it and see what happens"): a violence signal of its
 # own, which policies read with score_by("voting", "violence").
 THREAT_CATEGORY = "violence"
+CIVIC_CATEGORY = "election_civic"
 CLASSES = ("false_procedure", "accurate_procedure", "counter_message", "civic",
            "fraud_allegation", "election_threat", "other")
 STANCES = ("repeats", "refutes", "other")
+_CIVIC_CLASSES = ("accurate_procedure", "counter_message", "civic")
 GATE_DIM = 1 << 18
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
@@ -391,9 +398,10 @@ class VotingDetector:
     name = "voting"
 
     def __init__(self, model_dir: str | Path | None = None, *, floor: float = 0.05,
-                 refute_cap: float = 0.1) -> None:
+                 refute_cap: float = 0.1, civic_floor: float = 0.5) -> None:
         self.model_dir = model_dir
         self.floor = float(floor)
+        self.civic_floor = float(civic_floor)
         self.refute_cap = float(refute_cap)
         self._model: ClaimsModel | None = None
         d = Path(model_dir) if model_dir else default_model_dir()
@@ -446,4 +454,7 @@ class VotingDetector:
             threat = float(p[CLASSES.index("election_threat")])
             if threat >= self.floor:
                 res[i].append(Signal(self.name, THREAT_CATEGORY, threat, evidence, self.version))
+            civic = float(sum(p[CLASSES.index(c)] for c in _CIVIC_CLASSES))
+            if civic >= self.civic_floor:
+                res[i].append(Signal(self.name, CIVIC_CATEGORY, civic, evidence, self.version))
         return res
