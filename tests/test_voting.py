@@ -418,21 +418,21 @@ def test_a_voting_match_the_claims_model_does_not_read_as_asserted_is_only_a_sus
     assert not unasserted({"refuting": 0.0}, about_voting=True)
 
 
-def test_a_question_on_a_fact_checked_lies_topic_goes_to_a_person_not_removed(engine, clock) -> None:  # type: ignore[no-untyped-def]
-    # The bundled fact-checks rate "Voting in the primary means you won't be able to vote in the
-    # November general election" false. A first-time voter asking about it matches that claim as
-    # closely as a repeat (match probability over the 0.90 removal bar), but the claims model
-    # reads no false claim in it: the match is a suspicion, so the post is reviewed, not removed.
+def test_a_post_on_a_fact_checked_lies_topic_that_asserts_no_lie_goes_to_a_person(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    # The bundled fact-checks rate "your polling place has moved" messages false. A neighbour's
+    # accurate news that their polling place moved matches that claim as closely as a repeat
+    # (match probability over the 0.90 removal bar), but the claims model reads no false claim
+    # in it: the match is a suspicion, so the post is reviewed, not removed.
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck", "voting"])
-    text = ("Question for the group: if I vote in the March primary, can I still vote in the "
-            "November general? First time voter here.")
+    text = ("Our polling place moved to the library this year because the school is being "
+            "renovated. The new address was on my voter card.")
     d = p.process(parse_event({"id": "q1", "author": "u1", "text": text})).decision
     assert d.action == ActionType.REVIEW and d.categories == ()
     [fc] = [s for s in d.signals if s.detector == "factcheck"]
     assert fc.evidence["stance"] == "unasserted" and fc.score <= 0.6
     assert fc.evidence["match_probability"] >= 0.90
     assert fc.evidence["stance_probabilities"]["asserting"] < 0.45
-    # the lie itself is still removed on the same match
+    # a lie is still removed on its match
     lie = "Heads up: if you vote in the primary you can't vote in the November general election."
     d = p.process(parse_event({"id": "l2", "author": "u2", "text": lie})).decision
     assert d.action == ActionType.REMOVE and "voting_misinformation" in d.categories

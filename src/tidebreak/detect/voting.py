@@ -350,11 +350,12 @@ def asserting(claim: np.ndarray) -> float:
 # Under this P(false_procedure) + P(fraud_allegation) the claims model does not read a post as
 # asserting a voting lie, whatever a fact-check match says (`unasserted`). It was the default
 # policy's review bar on P(false) when it was chosen (policy 2026.12.7.4, voting-v1.7's
-# recall-0.90 point; v1.8's is 0.51), with fraud added. A fixed floor, not read from the policy:
-# the counts below were measured at it. Of the posts matched to a voting lie at a removal-grade
-# probability (0.75 or more) and not answering it, on the claims
-# model's English dev split 2 of 61 lies and 9 of 17 other posts are under it, on test 1 of 65
-# and 5 of 17 (voting-v1.8; v1.7: 3 of 63 and 9 of 17, 0 of 67 and 5 of 16); with v1.7 on the
+# recall-0.90 point; v1.8's is 0.51, v1.9's 0.50), with fraud added. A fixed floor, not read from
+# the policy: the counts below were measured at it. Of the posts matched to a voting lie at a
+# removal-grade probability (0.75 or more) and not answering it, on the claims model's English
+# dev split 3 of 63 lies and 6 of 15 other posts are under it, on test 1 of 66 and 5 of 17
+# (voting-v1.9; v1.8: 2 of 61 and 9 of 17, 1 of 65 and 5 of 17; v1.7: 3 of 63 and 9 of 17, 0 of
+# 67 and 5 of 16; 0.50 would add 1 dev lie and no other post with v1.9); with v1.7 on the
 # election dev set dev_v8, 2 of the 3 accurate posts removed on such a match and none of 8 lies.
 ASSERTS_FLOOR = 0.45
 
