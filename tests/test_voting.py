@@ -192,23 +192,18 @@ def test_the_civic_reading_is_a_signal_of_its_own(det: VotingDetector) -> None:
         assert civic(text) == 0.0, text
 
 
-# An accurate post the general harm model reads as a credible threat (violence >= the removal
-# bar) and the claims model, in its election context, as civic talk.
-HARM_MISREADS = [
-    "brought two dozen donuts to the poll workers at the Grange hall. gone by 10am. next time i'm "
-    "bringing a crate"]
-
-
 def test_a_harm_threat_the_election_model_reads_as_civic_talk_is_reviewed_not_removed(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    # An accurate post the general harm model reads as a credible threat (violence over the
+    # removal bar) and the claims model, in its election context, as civic talk.
+    text = ("brought two dozen donuts to the poll workers at the Grange hall. gone by 10am. next "
+            "time i'm bringing a crate")
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["harm", "voting"])
-    for i, text in enumerate(HARM_MISREADS):
-        r = p.process(parse_event({"id": f"m{i}", "author": f"u3{i}", "text": text}))
-        d = r.decision
-        harm = max(s.score for s in d.signals if s.detector == "harm" and s.category == "violence")
-        assert harm >= load_default_policy().thresholds["violence_remove"], text
-        assert d.action == ActionType.REVIEW and d.rules == ["violence-contested-review"], text
-        assert d.categories == (), text  # a suspicion: no statement, strike or count
-    # A threat both read as one is still removed.
+    d = p.process(parse_event({"id": "m1", "author": "u31", "text": text})).decision
+    harm = max(s.score for s in d.signals if s.detector == "harm" and s.category == "violence")
+    assert harm >= load_default_policy().thresholds["violence_remove"]
+    assert d.action == ActionType.REVIEW and d.rules == ["violence-contested-review"]
+    assert d.categories == ()  # a suspicion: no statement, strike or count
+    # A threat is still removed.
     d = p.process(parse_event({"id": "t9", "author": "u39", "text": THREATS[0]})).decision
     assert d.action == ActionType.REMOVE
 
