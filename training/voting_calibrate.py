@@ -18,9 +18,11 @@ src/tidebreak/policies/default.yaml):
 - election_threat_remove: the lowest bar from which the removal rule (this bar, or the joint rule
   with the harm model's violence score: floor 0.20, sum 1.00) keeps dev precision >= 0.88 against
   the close twins;
-- voting_remove, ad_voting_reject, fraud_claim_info: at the same dev operating point as before
-  (the same number of dev posts over the bar): voting_remove was raised on the election dev set,
-  not chosen by a dev rule, and the other two are not about these bars.
+- voting_remove: the lowest bar from which dev precision stays >= 0.95 (policy 2026.12.7.8: a
+  removal is a public statement of reasons; before, the dev operating point of 0.60 before
+  calibration, itself raised on an election dev set);
+- ad_voting_reject, fraud_claim_info: at the same dev operating point as before (the same number
+  of dev posts over the bar): they are not about these bars.
 The test split is read only with --test (once, for the card).
 """
 
@@ -30,6 +32,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -48,6 +51,7 @@ GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
 # the joint threat rule's own constants (kept: a sum of two calibrated probabilities >= 1)
 JOINT, FLOOR = 1.00, 0.20
 THREAT_REMOVE_PRECISION = 0.88  # the removal rule's dev precision v1.1's bars were chosen at
+VOTING_REMOVE_PRECISION = 0.95  # a removal's dev precision (policy 2026.12.7.8)
 # the bars of the policy before calibration (2026.12.4, threat removal re-derived for v1.2)
 BEFORE = {"voting_review": 0.39, "voting_remove": 0.60, "ad_voting_reject": 0.30,
           "fraud_claim_info": 0.50, "election_threat_review": 0.28}
@@ -223,14 +227,18 @@ def main() -> int:
     def recall_bar(x: np.ndarray, gold: np.ndarray) -> float:
         return float(max(t for t in GRID if ((x >= t) & gold).sum() >= 0.90 * gold.sum()))
 
-    def threat_remove_bar(P: np.ndarray) -> float:
-        prec = {t: pr(removal_rule(P, dv, t), gold_threat)["precision"] for t in GRID}
-        ok = [t for t in GRID if all(prec[u] >= THREAT_REMOVE_PRECISION for u in GRID if u >= t)]
+    def precision_bar(flag: Callable[[float], np.ndarray], gold: np.ndarray, floor: float) -> float:
+        """The lowest bar from which every higher bar keeps dev precision >= floor."""
+        prec = {t: pr(flag(t), gold)["precision"] for t in GRID}
+        ok = [t for t in GRID if all(prec[u] >= floor for u in GRID if u >= t)]
         return float(min(ok))
+
+    def threat_remove_bar(P: np.ndarray) -> float:
+        return precision_bar(lambda t: removal_rule(P, dv, t), gold_threat, THREAT_REMOVE_PRECISION)
 
     bars = {
         "voting_review": recall_bar(s1, gold_false),
-        "voting_remove": matched(s0, s1, BEFORE["voting_remove"]),
+        "voting_remove": precision_bar(lambda t: s1 >= t, gold_false, VOTING_REMOVE_PRECISION),
         "ad_voting_reject": matched(s0, s1, BEFORE["ad_voting_reject"]),
         "fraud_claim_info": matched(P0[dv, FRAUD], P1[dv, FRAUD], BEFORE["fraud_claim_info"]),
         "election_threat_review": recall_bar(P1[dv, THREAT], gold_threat),
