@@ -30,6 +30,8 @@ KEPT_APART = (ROOT / "bench" / "data" / "election_season_v1.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v8.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v9.jsonl",
               ROOT / "training" / "data" / "election_dev" / "dev_v12.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v19.jsonl",
+              ROOT / "training" / "data" / "election_dev" / "dev_v20.jsonl",
               ROOT / "training" / "data" / "probe_election.jsonl")
 _WORD = re.compile(r"\w+")
 
