@@ -414,13 +414,13 @@ def test_a_voting_match_the_claims_model_does_not_read_as_asserted_is_only_a_sus
 
 
 def test_a_post_on_a_fact_checked_lies_topic_that_asserts_no_lie_goes_to_a_person(engine, clock) -> None:  # type: ignore[no-untyped-def]
-    # The bundled fact-checks rate "your polling place has moved" messages false. A neighbour's
-    # accurate news that their polling place moved matches that claim as closely as a repeat
-    # (match probability over the 0.90 removal bar), but the claims model reads no false claim
-    # in it: the match is a suspicion, so the post is reviewed, not removed.
+    # The bundled fact-checks rate "voting in the primary bars you from the general" false. A
+    # voter's question about it matches that claim as closely as a repeat (match probability
+    # over the 0.90 removal bar), but the claims model reads no false claim asserted in it: the
+    # match is a suspicion, so the post is reviewed, not removed.
     p = build_pipeline(engine, Settings(), clock=clock, detector_names=["factcheck", "voting"])
-    text = ("Our polling place moved to the library this year because the school is being "
-            "renovated. The new address was on my voter card.")
+    text = ("Wait, if I vote in the primary can I still vote in the general in November? "
+            "Asking for my mom")
     d = p.process(parse_event({"id": "q1", "author": "u1", "text": text})).decision
     assert d.action == ActionType.REVIEW and d.categories == ()
     [fc] = [s for s in d.signals if s.detector == "factcheck"]

@@ -100,7 +100,7 @@ from tidebreak.detect.voting import (  # noqa: E402
     refutes,
 )
 
-VERSION = "v1.10"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze and dev_v1..v7; v1.8: + dev_v8, dev_v10, dev_v11; v1.9: + dev_v13..v16; v1.10: + dev_v17, dev_v18)
+VERSION = "v1.11"  # the graph (v1.1: up to written_w; v1.3: + written_x..za; v1.4: + written_zb; v1.5: + written_zc; v1.6: + written_zd; v1.7: + written_ze and dev_v1..v7; v1.8: + dev_v8, dev_v10, dev_v11; v1.9: + dev_v13..v16; v1.10: + dev_v17, dev_v18; v1.11: + dev_v21..v24)
 DATA = ROOT / "training" / "data"
 OUT = ROOT / "models" / "voting"
 WORK = ROOT / "training" / "cache" / "voting"
@@ -119,7 +119,7 @@ IMPLIED_STANCE = {"false_procedure": "repeats", "fraud_allegation": "repeats",
                   "counter_message": "refutes"}
 
 
-# The last written set the model reads (None: all of them). The installed voting-v1.10 read up to
+# The last written set the model reads (None: all of them). The installed voting-v1.11 read up to
 # written_ze (with DEV_SETS), so `make train` and the n-gram and calibration refits rebuild it on
 # its own rows.
 # `voting_calibrate.py --claims-last written_zb` re-derives an older model's bars on its rows.
@@ -130,7 +130,8 @@ CLAIMS_LAST: str | None = "written_ze"
 # the train split, filtered only against the posts still kept apart). A set named here is no
 # longer a dev set: choices are made on the dev sets not named.
 DEV_SETS: tuple[str, ...] = (*(f"dev_v{i}" for i in range(1, 9)), "dev_v10", "dev_v11",
-                              *(f"dev_v{i}" for i in range(13, 19)))
+                              *(f"dev_v{i}" for i in range(13, 19)),
+                              *(f"dev_v{i}" for i in range(21, 25)))
 
 
 def load_claims() -> list[dict]:
